@@ -1,0 +1,15 @@
+"""The counterexample library: pairs of geometric graphs that expose the limits of geometric GNNs.
+
+Each family is a module with one generator; importing this package registers them all.
+
+>>> import counterexamples
+>>> pair = counterexamples.load("kchains", k=4)
+>>> pair.claim("gwl"), pair.claim("igwl")
+(3, None)
+"""
+
+from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair, claims
+from counterexamples.registry import families, family, load, names, pairs
+from counterexamples import kchains  # noqa: F401  (registers the family)
+
+__all__ = ["GROUPS", "TESTS", "ExactGraph", "Pair", "claims", "families", "family", "load", "names", "pairs"]

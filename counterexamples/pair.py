@@ -1,0 +1,220 @@
+"""A counterexample pair: two geometric graphs in exact coordinates, plus what the literature claims about them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import sympy
+import torch
+from torch_geometric.data import Data
+
+from dojo.graphs import geometric_graph
+
+__all__ = ["TESTS", "GROUPS", "ExactGraph", "Pair", "claims"]
+
+#: The tests of the geometric Weisfeiler-Leman family, weakest first (each refines the one before it).
+TESTS: tuple[str, ...] = ("wl", "igwl-2", "igwl-3", "igwl-4", "igwl-5", "igwl", "gwl")
+#: The symmetry groups: O(3) identifies mirror images, SO(3) does not (chirality-aware).
+GROUPS: tuple[str, ...] = ("O(3)", "SO(3)")
+
+Claims = Mapping[tuple[str, str], "int | None"]
+
+
+def claims(o3: Mapping[str, int | None], so3: Mapping[str, int | None] | None = None) -> dict[tuple[str, str], int | None]:
+    """Build a complete claims table: the first separating iteration (``None`` = never) per (test, group).
+
+    ``o3`` gives the O(3) claim of every test in :data:`TESTS`; ``so3`` gives the SO(3) claims that differ from
+    O(3) (for chiral pairs), everything else is copied. Missing or unknown tests raise ``ValueError``.
+
+    Examples
+    --------
+    >>> c = claims({t: None for t in TESTS}, so3={"igwl-4": 1, "igwl-5": 1, "igwl": 1, "gwl": 1})
+    >>> c["igwl-3", "SO(3)"], c["igwl-4", "SO(3)"], c["igwl-4", "O(3)"]
+    (None, 1, None)
+    """
+    unknown = (set(o3) | set(so3 or {})) - set(TESTS)
+    if unknown:
+        raise ValueError(f"claims: unknown tests {sorted(unknown)}. Fix: use names from {TESTS}.")
+    missing = set(TESTS) - set(o3)
+    if missing:
+        raise ValueError(f"claims: no O(3) claim for {sorted(missing)}. Fix: give every test in {TESTS}.")
+    table = {(t, "O(3)"): o3[t] for t in TESTS}
+    table.update({(t, "SO(3)"): (so3 or {}).get(t, o3[t]) for t in TESTS})
+    return table
+
+
+@dataclass(frozen=True, eq=False)
+class ExactGraph:
+    """One geometric graph in exact arithmetic: the source of truth for its float views.
+
+    ``coords`` is an ``N x 3`` sympy Matrix of exact numbers (integers, rationals, radicals, ``cos(pi/5)``, ...),
+    ``edges`` the undirected edges as ``(i, j)`` pairs, ``types`` the node types.
+    """
+
+    coords: sympy.Matrix
+    edges: tuple[tuple[int, int], ...]
+    types: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "coords", sympy.Matrix(self.coords))
+        object.__setattr__(self, "edges", tuple(sorted({(min(i, j), max(i, j)) for i, j in self.edges})))
+        object.__setattr__(self, "types", tuple(int(t) for t in self.types))
+        if self.coords.cols != 3 or self.coords.rows != len(self.types):
+            raise ValueError(f"ExactGraph: coords is {self.coords.shape}, types has {len(self.types)} entries. "
+                             "Fix: one row of three coordinates and one type per node.")
+        if any(c.has(sympy.Float) or not c.is_real for c in self.coords):
+            raise ValueError("ExactGraph: coordinates must be exact real numbers. "
+                             "Fix: use integers, sympy.Rational, sympy.sqrt(...) and the like, never Python floats.")
+
+    @property
+    def num_nodes(self) -> int:
+        return self.coords.rows
+
+    def graph(self, dtype: torch.dtype = torch.float32) -> Data:
+        """The float view: a checked geometric graph with ``pos`` evaluated from the exact coordinates."""
+        pos = [[float(sympy.N(c, 30)) for c in self.coords.row(i)] for i in range(self.num_nodes)]
+        return geometric_graph(pos, list(self.edges), list(self.types), dtype=dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class Pair:
+    """Two geometric graphs and what is claimed about telling them apart.
+
+    Attributes
+    ----------
+    name : str
+        Unique name, e.g. ``"kchains-4"``; :func:`counterexamples.load` accepts it.
+    family : str
+        The generator that made it, e.g. ``"kchains"``.
+    params : dict
+        The generator's arguments.
+    description, reference : str
+        What the pair is, and where it comes from (paper, or "proof sketch in <module>").
+    task : "invariant" or "equivariant"
+        ``"invariant"``: tell the two graphs apart. ``"equivariant"``: the graphs are congruent and what must be
+        seen is their orientation (e.g. ``rotsym``), so equivariant outputs are compared.
+    exact_a, exact_b : ExactGraph
+        The two graphs in exact coordinates.
+    claims : dict[(test, group), int | None]
+        For every test in :data:`TESTS` and group in :data:`GROUPS`, the first iteration at which the test
+        separates the pair, or ``None`` for never. Iteration 0 compares the initial node types.
+    congruent_under : frozenset of str
+        The groups under which ``a`` and ``b`` are congruent (a permutation plus a rigid motion of that group maps
+        one onto the other, with edges and types): empty for a counterexample, ``{"O(3)"}`` for a chiral pair,
+        both groups for an isomorphic control or an orientation pair.
+    orientation_order : int or None
+        For equivariant-task pairs, the lowest spherical-harmonic degree at which the two graphs' neighbourhood
+        moments differ.
+    """
+
+    name: str
+    family: str
+    params: Mapping[str, object]
+    description: str
+    reference: str
+    task: Literal["invariant", "equivariant"]
+    exact_a: ExactGraph
+    exact_b: ExactGraph
+    claims: Claims
+    congruent_under: frozenset[str] = field(default_factory=frozenset)
+    orientation_order: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "congruent_under", frozenset(self.congruent_under))
+        if self.task not in ("invariant", "equivariant"):
+            raise ValueError(f"Pair {self.name}: task must be 'invariant' or 'equivariant', got {self.task!r}.")
+        missing = {(t, g) for t in TESTS for g in GROUPS} - set(self.claims)
+        if missing:
+            raise ValueError(f"Pair {self.name}: claims missing for {sorted(missing)}. Fix: build them with claims().")
+        if not self.congruent_under <= set(GROUPS):
+            raise ValueError(f"Pair {self.name}: congruent_under must be a subset of {GROUPS}.")
+        if "SO(3)" in self.congruent_under and "O(3)" not in self.congruent_under:
+            raise ValueError(f"Pair {self.name}: congruent under SO(3) implies congruent under O(3).")
+        for g in self.congruent_under:
+            wrong = [t for t in TESTS if self.claims[t, g] is not None]
+            if wrong:
+                raise ValueError(f"Pair {self.name}: congruent under {g} yet claimed separated by {wrong}.")
+        self._check_hierarchy()
+
+    def _check_hierarchy(self) -> None:
+        """A stronger test never separates later than a weaker one (WL ⊑ IGWL_(2) ⊑ ... ⊑ GWL; O(3) ⊑ SO(3))."""
+        never = float("inf")
+        for g in GROUPS:
+            for weak, strong in zip(TESTS, TESTS[1:]):
+                w, s = self.claims[weak, g], self.claims[strong, g]
+                if (never if s is None else s) > (never if w is None else w):
+                    raise ValueError(f"Pair {self.name}: claims {strong} ({g}) separates later than {weak}: {s} > {w}.")
+        for t in TESTS:
+            o, s = self.claims[t, "O(3)"], self.claims[t, "SO(3)"]
+            if (never if s is None else s) > (never if o is None else o):
+                raise ValueError(f"Pair {self.name}: claims {t} separates later under SO(3) than under O(3).")
+
+    def claim(self, test: str, group: str = "O(3)") -> int | None:
+        """The claimed first separating iteration of ``test`` under ``group`` (``None`` = never)."""
+        if (test, group) not in self.claims:
+            raise ValueError(f"Pair {self.name}: no claim for test={test!r}, group={group!r}. "
+                             f"Fix: test in {TESTS}, group in {GROUPS}.")
+        return self.claims[test, group]
+
+    @property
+    def is_control(self) -> bool:
+        """True when the two graphs are congruent under both groups and the task is invariant."""
+        return self.task == "invariant" and self.congruent_under == frozenset(GROUPS)
+
+    def graphs(self, dtype: torch.dtype = torch.float32) -> tuple[Data, Data]:
+        """Float views of both graphs, in ``dtype``."""
+        if dtype == torch.float32:
+            return self.a, self.b
+        return self.exact_a.graph(dtype), self.exact_b.graph(dtype)
+
+    @cached_property
+    def a(self) -> Data:
+        """Graph ``a`` in float32."""
+        return self.exact_a.graph(torch.float32)
+
+    @cached_property
+    def b(self) -> Data:
+        """Graph ``b`` in float32."""
+        return self.exact_b.graph(torch.float32)
+
+    def summary(self) -> str:
+        """One line: name, family, sizes and the claims that matter, for listings."""
+        sep = ", ".join(f"{t}@{self.claims[t, g]}" + ("" if g == "O(3)" else "/SO3")
+                        for g in GROUPS for t in TESTS
+                        if self.claims[t, g] is not None and (g == "O(3)" or self.claims[t, "O(3)"] is None))
+        return f"{self.name} ({self.family}): {self.exact_a.num_nodes}+{self.exact_b.num_nodes} nodes; {sep or 'never'}"
+
+    def plot(self, path: str | None = None, dtype: torch.dtype = torch.float64):
+        """Render both graphs side by side in 3D (nodes coloured by type, edges as lines); save to ``path``.
+
+        Returns the matplotlib Figure.
+        """
+        import matplotlib
+
+        if path is not None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(9, 4.5))
+        graphs = self.graphs(dtype)
+        lo = torch.cat([g.pos for g in graphs]).min(0).values.tolist()
+        hi = torch.cat([g.pos for g in graphs]).max(0).values.tolist()
+        for k, (label, g) in enumerate(zip("ab", graphs)):
+            ax = fig.add_subplot(1, 2, k + 1, projection="3d")
+            p = g.pos.numpy()
+            for i, j in g.edge_index.t().tolist():
+                if i < j:
+                    ax.plot(*p[[i, j]].T, color="0.5", lw=1)
+            ax.scatter(*p.T, c=g.z.numpy(), cmap="tab10", vmin=0, vmax=9, s=40, depthshade=False)
+            ax.set(xlim=(lo[0], hi[0] + 1e-9), ylim=(lo[1], hi[1] + 1e-9), zlim=(lo[2], hi[2] + 1e-9))
+            ax.set_box_aspect((1, 1, 1))
+            ax.set_title(f"{self.name}: {label}")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+        return fig
+

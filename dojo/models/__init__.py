@@ -1,0 +1,48 @@
+"""The model zoo: geometric GNNs behind one interface.
+
+>>> from dojo import models
+>>> model = models.build("schnet", in_dim=1, out_dim=2, num_layers=2)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from dojo.models.base import GeometricModel, ModelInfo
+
+__all__ = ["GeometricModel", "ModelInfo", "build", "names", "register", "model_class"]
+
+_MODELS: dict[str, type[GeometricModel]] = {}
+
+
+def register(key: str):
+    """Class decorator: make a model buildable as ``build(key, ...)``."""
+
+    def add(cls: type[GeometricModel]) -> type[GeometricModel]:
+        cls.key = key
+        _MODELS[key] = cls
+        return cls
+
+    return add
+
+
+def names() -> list[str]:
+    """Keys of the registered models, in the order of the design table."""
+    return list(_MODELS)
+
+
+def model_class(name: str) -> type[GeometricModel]:
+    """The class registered as ``name``."""
+    if name not in _MODELS:
+        raise ValueError(f"unknown model {name!r}. Fix: one of {names()}.")
+    return _MODELS[name]
+
+
+def build(name: str, **config: object) -> GeometricModel:
+    """Build a fresh model ``name`` with ``config`` (``in_dim``, ``out_dim``, ``num_layers``, width, own knobs)."""
+    cls = model_class(name)
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = set(config) - accepted
+    if unknown:
+        raise ValueError(f"{name}: unknown options {sorted(unknown)}. Fix: use some of {sorted(accepted)}.")
+    return cls(**config)

@@ -1,0 +1,117 @@
+"""What every model of the zoo shares: its metadata, the pooling and the prediction head."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import torch
+from e3nn import o3
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from torch_geometric.nn import global_add_pool, global_mean_pool
+
+from dojo.graphs import check_graph
+
+__all__ = ["ModelInfo", "GeometricModel", "mlp"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What theory says about an architecture, as configured.
+
+    Attributes
+    ----------
+    name : str
+        Display name (``"DimeNet++"``).
+    kind : "invariant" or "equivariant"
+        Whether layers pass only scalars between nodes or also geometric (vector/tensor) features.
+    body_order : int or None
+        Body order of one layer's message aggregation (2 = pairwise distances; None = unbounded).
+    tensor_order : int
+        Highest tensor order (spherical-harmonic degree) of the features passed between nodes.
+    group : "O(3)" or "SO(3)"
+        The group the model is invariant/equivariant under: "SO(3)" models can see chirality.
+    bounded_by : str
+        The GWL-family test (a name in ``counterexamples.TESTS``) that upper-bounds what the model can separate.
+    reference : str
+        The paper it follows.
+    """
+
+    name: str
+    kind: Literal["invariant", "equivariant"]
+    body_order: int | None
+    tensor_order: int
+    group: Literal["O(3)", "SO(3)"]
+    bounded_by: str
+    reference: str
+
+
+def mlp(dims: list[int], act: type[nn.Module] = nn.SiLU) -> nn.Sequential:
+    """A plain MLP: Linear layers with ``act`` between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (d_in, d_out) in enumerate(zip(dims, dims[1:])):
+        layers.append(nn.Linear(d_in, d_out))
+        if i < len(dims) - 2:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class GeometricModel(nn.Module, ABC):
+    """Base class of the zoo: subclasses compute node features, this class pools them and applies the head.
+
+    A subclass sets ``scalar_irreps`` (the node-wise invariant features it returns, e.g. ``"64x0e"``, with
+    ``0o`` pseudo-scalars for chirality-aware models) and ``vector_irreps`` (its node-wise equivariant features,
+    e.g. ``"16x1o"``, or ``None``), then calls :meth:`_build_head`. It implements :meth:`node_features` and
+    :attr:`info`.
+
+    ``embed(batch)`` pools node features into the graph embedding, which transforms under a rotation or
+    reflection ``R`` by ``embed_irreps.D_from_matrix(R)``: only scalars by default, scalars followed by the pooled
+    equivariant features with ``equivariant_pred=True`` (orientation tasks). ``forward`` applies an MLP head.
+    """
+
+    key: ClassVar[str]
+
+    def __init__(self, out_dim: int, equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
+        super().__init__()
+        if pool not in ("sum", "mean"):
+            raise ValueError(f"pool must be 'sum' or 'mean', got {pool!r}.")
+        self.out_dim = out_dim
+        self.equivariant_pred = equivariant_pred
+        self.pool = pool
+
+    def _build_head(self, scalar_irreps: str | o3.Irreps, vector_irreps: str | o3.Irreps | None) -> None:
+        self.scalar_irreps = o3.Irreps(scalar_irreps)
+        self.vector_irreps = None if vector_irreps is None else o3.Irreps(vector_irreps)
+        if self.equivariant_pred and self.vector_irreps is None:
+            raise ValueError(f"{type(self).__name__} is invariant: it has no vector features for equivariant_pred. "
+                             "Fix: use an equivariant model (egnn, gvp, painn, tfn, mace) or equivariant_pred=False.")
+        self.embed_irreps = self.scalar_irreps + (self.vector_irreps if self.equivariant_pred else o3.Irreps(""))
+        hidden = self.scalar_irreps.dim
+        self.head = mlp([self.embed_irreps.dim, hidden, self.out_dim])
+
+    @property
+    @abstractmethod
+    def info(self) -> ModelInfo:
+        """The architecture's metadata, as configured."""
+
+    @abstractmethod
+    def node_features(self, batch: Data) -> tuple[Tensor, Tensor | None]:
+        """Node-wise ``(scalars [N, scalar_irreps.dim], vectors [N, vector_irreps.dim] or None)``."""
+
+    def embed(self, batch: Data) -> Tensor:
+        """The graph embedding ``[num_graphs, embed_irreps.dim]`` that the head reads."""
+        check_graph(batch, "batch")
+        scalars, vectors = self.node_features(batch)
+        index = batch.batch if batch.get("batch") is not None else torch.zeros_like(batch.z)
+        size = int(batch.num_graphs) if hasattr(batch, "num_graphs") else 1
+        pool = global_add_pool if self.pool == "sum" else global_mean_pool
+        parts = [pool(scalars, index, size)]
+        if self.equivariant_pred:
+            parts.append(pool(vectors, index, size))
+        return torch.cat(parts, dim=-1)
+
+    def forward(self, batch: Data) -> Tensor:
+        """Predictions ``[num_graphs, out_dim]``."""
+        return self.head(self.embed(batch))
