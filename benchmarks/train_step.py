@@ -1,0 +1,63 @@
+"""One training step (forward, backward, Adam) per model on the k=4 k-chain pair: batch size 1, 3 layers, defaults.
+
+Run: .venv/bin/python benchmarks/train_step.py [MODEL ...]
+Prints the median milliseconds per step over repeated steps, one thread, with parameter counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch_geometric.data import Batch
+
+import counterexamples
+from dojo import models
+from dojo.formatting import markdown
+
+
+def time_steps(name: str, steps: int, repeats: int) -> tuple[float, int]:
+    torch.manual_seed(0)
+    model = models.build(name, in_dim=1, out_dim=2, num_layers=3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    pair = counterexamples.load("kchains", k=4)
+    batches = [Batch.from_data_list([g]) for g in (pair.a, pair.b)]
+    targets = [torch.tensor([0]), torch.tensor([1])]
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step(i: int) -> None:
+        opt.zero_grad()
+        loss_fn(model(batches[i % 2]), targets[i % 2]).backward()
+        opt.step()
+
+    for i in range(10):
+        step(i)
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in range(steps):
+            step(i)
+        samples.append((time.perf_counter() - start) / steps * 1e3)
+    return statistics.median(samples), sum(p.numel() for p in model.parameters())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="*", default=models.names())
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    rows = []
+    for name in args.models:
+        ms, params = time_steps(name, args.steps, args.repeats)
+        rows.append([name, models.model_class(name).__name__, f"{params:,}", f"{ms:.2f}"])
+        print(f"{name}: {ms:.2f} ms/step, {params:,} parameters", flush=True)
+    print()
+    print(markdown(["model", "class", "parameters", "ms / train step"], rows))
+
+
+if __name__ == "__main__":
+    main()
