@@ -1,0 +1,59 @@
+"""Pieces shared by the Cartesian-vector models (E-GNN, GVP-GNN, PaiNN): edge geometry and the vector layout.
+
+These models keep vector channels as ``[N, C, 3]`` tensors in (x, y, z) order. The zoo's interface returns them as
+e3nn irreps ``"Cx1o"``, channel after channel. In e3nn 0.6 the components of a ``1o`` irrep are in (x, y, z) order
+too (``Irreps("1o").D_from_matrix(R)`` is ``R`` itself; some older releases used (y, z, x)), so
+``embed_irreps.D_from_matrix(R)`` is exactly how a rotation or reflection ``R`` acts on them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["edge_vectors", "as_irreps", "safe_norm"]
+
+def edge_vectors(pos: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Relative positions ``x_ij = x_j - x_i`` of every edge ``j -> i``, their lengths and unit directions.
+
+    Coincident points get length 0 and the zero vector as direction (not NaN), with finite gradients: there is no
+    direction to see, and the zero vector is the only choice that every rotation and reflection agrees on.
+
+    Parameters
+    ----------
+    pos : Tensor [N, 3]
+        Node positions.
+    edge_index : Tensor [2, E]
+        Edges ``(j, i)``: messages flow from ``edge_index[0]`` to ``edge_index[1]`` (PyG's source-to-target flow).
+
+    Returns
+    -------
+    (Tensor [E, 3], Tensor [E], Tensor [E, 3])
+        ``x_ij``, ``|x_ij|`` and ``x_ij / |x_ij|`` (zero where ``|x_ij| = 0``).
+    """
+    j, i = edge_index
+    vec = pos[j] - pos[i]
+    length = torch.linalg.vector_norm(vec, dim=-1)
+    # Divide by 1 where the length is 0, so that neither the value nor its gradient is NaN.
+    unit = vec / torch.where(length > 0, length, torch.ones_like(length)).unsqueeze(-1)
+    return vec, length, unit
+
+
+def safe_norm(vectors: Tensor, dim: int = -1, eps: float = 1e-8, keepdim: bool = False) -> Tensor:
+    """``sqrt(max(|v|^2, eps))`` along ``dim``: the norm, but with a finite gradient at the zero vector.
+
+    Vector channels start at zero in GVP-GNN and PaiNN, where the plain norm's gradient is infinite; clamping the
+    squared norm at ``eps`` (as the GVP and PaiNN reference implementations do) keeps training finite.
+    """
+    return torch.sqrt(torch.clamp(vectors.square().sum(dim, keepdim=keepdim), min=eps))
+
+
+def as_irreps(vectors: Tensor) -> Tensor:
+    """``[N, C, 3]`` Cartesian vector channels as ``[N, 3C]`` laid out like the e3nn irreps ``"Cx1o"``.
+
+    Examples
+    --------
+    >>> as_irreps(torch.tensor([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]))
+    tensor([[1., 2., 3., 4., 5., 6.]])
+    """
+    return vectors.flatten(1)

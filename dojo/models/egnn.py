@@ -1,0 +1,115 @@
+"""E-GNN: E(n) equivariant graph neural network, with position updates."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from torch_geometric.utils import scatter
+
+from dojo.models import register
+from dojo.models._cartesian import as_irreps
+from dojo.models.base import GeometricModel, ModelInfo, mlp
+
+__all__ = ["EGNN"]
+
+
+@register("egnn")
+class EGNN(GeometricModel):
+    r"""E-GNN of Satorras, Hoogeboom and Welling, "E(n) Equivariant Graph Neural Networks", ICML 2021
+    (https://arxiv.org/abs/2102.09844), equations (3)-(6), with the node-update residual of its Appendix C.
+
+    Each layer updates invariant node features ``h`` and the positions ``x`` themselves:
+
+    .. math::
+        m_{ij} &= \phi_e(h_i, h_j, \lVert x_i - x_j \rVert^2) \\
+        x_i &\leftarrow x_i + \tfrac{1}{|N(i)|} \textstyle\sum_{j \in N(i)} (x_i - x_j)\, \phi_x(m_{ij}) \\
+        m_i &= \textstyle\sum_{j \in N(i)} m_{ij} \\
+        h_i &\leftarrow h_i + \phi_h(h_i, m_i)
+
+    with ``h_i`` initialised as an embedding of the node type. The paper's ``C = 1/(M - 1)`` on a fully connected
+    graph of ``M`` nodes is the mean over the neighbours, which is what is used here for any graph. Messages are
+    2-body (``h_i``, ``h_j`` and one distance), but the updated positions carry relative orientation between
+    layers, so E-GNN is equivariant and bounded by GWL.
+
+    The node-wise vector feature (``"1x1o"``) is each node's total displacement ``x_i^L - x_i^0``: translation
+    invariant and rotation/reflection equivariant, and it is what ``equivariant_pred=True`` pools. Without
+    ``equivariant_pred`` nothing reads the last layer's position update, so that layer does not compute one.
+
+    Parameters
+    ----------
+    in_dim : int
+        Number of node types.
+    out_dim : int
+        Output dimension of the head.
+    num_layers : int
+        Number of E-GNN layers (the paper uses 7 on QM9).
+    hidden : int
+        Width of ``h`` and of the messages (the paper uses 128).
+    equivariant_pred : bool
+        Whether the head also reads the pooled displacements.
+    pool : "sum" or "mean"
+        Graph pooling.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, num_layers: int = 7, hidden: int = 128,
+                 equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
+        super().__init__(out_dim, equivariant_pred, pool)
+        self.embedding = nn.Embedding(in_dim, hidden)
+        self.layers = nn.ModuleList(
+            EGNNLayer(hidden, update_pos=equivariant_pred or layer < num_layers - 1) for layer in range(num_layers))
+        self._build_head(f"{hidden}x0e", "1x1o")
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            name="E-GNN", kind="equivariant", body_order=2, tensor_order=1, group="O(3)", bounded_by="gwl",
+            reference="Satorras, Hoogeboom, Welling, ICML 2021, arXiv 2102.09844")
+
+    def node_features(self, batch: Data) -> tuple[Tensor, Tensor]:
+        h = self.embedding(batch.z)
+        j, i = batch.edge_index
+        diff0 = batch.pos[i] - batch.pos[j]
+        disp = torch.zeros_like(batch.pos)
+        for layer in self.layers:
+            h, disp = layer(h, disp, diff0, batch.edge_index)
+        return h, as_irreps(disp.unsqueeze(1))
+
+
+class EGNNLayer(nn.Module):
+    """One E-GNN layer: messages ``m_ij``, the position update (if ``update_pos``) and the residual node update."""
+
+    def __init__(self, hidden: int, update_pos: bool = True) -> None:
+        super().__init__()
+        self.phi_e = nn.Sequential(mlp([2 * hidden + 1, hidden, hidden]), nn.SiLU())
+        self.phi_x = mlp([hidden, hidden, 1]) if update_pos else None
+        if self.phi_x is not None:
+            # No bias on the last layer, as in the authors' implementation: a bias b adds b * (x_i - mean_j x_j),
+            # which sums to zero over any regular graph (a clique, a ring), a parameter that often cannot learn.
+            self.phi_x[-1] = nn.Linear(hidden, 1, bias=False)
+        self.phi_h = mlp([2 * hidden, hidden, hidden])
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                module.reset_parameters()
+        if self.phi_x is not None:
+            # The authors' implementation starts the position update near zero (Xavier, gain 0.001) for stability.
+            nn.init.xavier_uniform_(self.phi_x[-1].weight, gain=0.001)
+
+    def forward(self, h: Tensor, disp: Tensor, diff0: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        """Update ``h`` and the displacements ``disp = x - x^0``, given the input ``diff0 = x_i^0 - x_j^0``.
+
+        Working with displacements rather than positions keeps the small position updates exact in float32 (no
+        ``(x + dx) - x`` cancellation) and makes translation invariance hold by construction.
+        """
+        j, i = edge_index
+        diff = diff0 + (disp[i] - disp[j])
+        m_ij = self.phi_e(torch.cat([h[i], h[j], diff.square().sum(-1, keepdim=True)], dim=-1))
+        if self.phi_x is not None:
+            disp = disp + scatter(diff * self.phi_x(m_ij), i, dim=0, dim_size=h.size(0), reduce="mean")
+        m_i = scatter(m_ij, i, dim=0, dim_size=h.size(0), reduce="sum")
+        return h + self.phi_h(torch.cat([h, m_i], dim=-1)), disp
