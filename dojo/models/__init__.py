@@ -46,3 +46,5 @@ def build(name: str, **config: object) -> GeometricModel:
     if unknown:
         raise ValueError(f"{name}: unknown options {sorted(unknown)}. Fix: use some of {sorted(accepted)}.")
     return cls(**config)
+
+from dojo.models import egnn  # noqa: E402,F401  (registers "egnn")
