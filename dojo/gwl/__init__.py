@@ -1,0 +1,160 @@
+"""The geometric Weisfeiler-Leman family: WL, IGWL_(k), IGWL and GWL, exact or in floats.
+
+One module per test: :mod:`~dojo.gwl.wl`, :mod:`~dojo.gwl.igwl_k` (IGWL_(k)), :mod:`~dojo.gwl.igwl`,
+:mod:`~dojo.gwl.gwl`; canonical forms in :mod:`~dojo.gwl.canonical`, numbers in :mod:`~dojo.gwl.arithmetic`, the
+shared refinement loop in :mod:`~dojo.gwl.refinement`, neighbourhood moments in :mod:`~dojo.gwl.orientation`.
+
+>>> import counterexamples
+>>> from dojo.gwl import distinguish
+>>> pair = counterexamples.load("kchains", k=4)
+>>> distinguish(pair, test="gwl").iteration, distinguish(pair, test="igwl").iteration
+(3, None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch_geometric.data import Data
+
+from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair
+from dojo.graphs import check_graph
+from dojo.gwl.arithmetic import arithmetic
+from dojo.gwl.gwl import GWL
+from dojo.gwl.igwl import IGWL
+from dojo.gwl.igwl_k import IGWLk
+from dojo.gwl.orientation import orientation_order
+from dojo.gwl.refinement import Refiner, Verdict, neighbours, refine, verdict
+from dojo.gwl.wl import WL
+
+__all__ = ["TESTS", "GROUPS", "Verdict", "distinguish", "colors", "orientation_order"]
+
+Graph = Data | ExactGraph
+
+
+def distinguish(
+    a: Graph | Pair,
+    b: Graph | None = None,
+    test: str = "gwl",
+    group: str = "O(3)",
+    max_iter: int | None = None,
+    exact: bool = False,
+    tol: float | None = None,
+) -> Verdict:
+    """Run a geometric Weisfeiler-Leman test on two graphs, with one shared colour table.
+
+    Parameters
+    ----------
+    a, b : Data or ExactGraph
+        The two geometric graphs. Alternatively pass a counterexample :class:`~counterexamples.pair.Pair` as ``a``
+        and leave ``b`` out: its exact graphs are used in exact mode, its float64 views otherwise.
+    test : str
+        ``"wl"``, ``"igwl-k"`` for a body order ``k >= 2`` (``"igwl-2"`` ... ``"igwl-5"``), ``"igwl"`` or ``"gwl"``.
+    group : str
+        ``"O(3)"`` (mirror images identified) or ``"SO(3)"`` (chirality-aware).
+    max_iter : int, optional
+        Stop after this many iterations. Without it the test refines until the joint colour partition (and, for
+        GWL, every node's symmetry) stops changing: at most ``N_a + N_b`` iterations for WL and the invariant
+        tests; GWL splits the partition at most ``N_a + N_b - 1`` times (see :mod:`dojo.gwl.refinement`).
+    exact : bool
+        Exact arithmetic end to end (sympy number fields; no tolerance). An ExactGraph's exact coordinates are used;
+        a ``Data``'s float coordinates are taken as the exact binary fractions they are.
+    tol : float, optional
+        Float mode only: the tolerance on length-normalised values (see :mod:`dojo.gwl.arithmetic` for the
+        scale-aware default).
+
+    Returns
+    -------
+    Verdict
+        ``distinguished``, ``iteration`` (first iteration at which the colour multisets differ, 0 = node types;
+        None if never) and the per-iteration colour ``histograms`` of both graphs. The run stops at the first
+        separation.
+
+    Raises
+    ------
+    ValueError
+        For an unknown test or group, a negative ``max_iter``, or a graph that breaks the conventions
+        (:func:`dojo.graphs.check_graph`).
+
+    Examples
+    --------
+    >>> from dojo.graphs import geometric_graph
+    >>> left = geometric_graph([[0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, 3]], [(0, 1), (0, 2), (0, 3)])
+    >>> right = geometric_graph([[0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, -3]], [(0, 1), (0, 2), (0, 3)])
+    >>> distinguish(left, right, test="igwl", group="O(3)").distinguished   # mirror images
+    False
+    >>> distinguish(left, right, test="igwl-4", group="SO(3)").iteration  # handedness of the 4-body term
+    1
+    """
+    if isinstance(a, Pair):
+        if b is not None:
+            raise ValueError("distinguish(pair, b): give either a Pair or two graphs. Fix: distinguish(pair, test=...).")
+        a, b = (a.exact_a, a.exact_b) if exact else a.graphs(torch.float64)
+    if b is None:
+        raise ValueError("distinguish needs two graphs. Fix: distinguish(a, b, ...) or distinguish(pair, ...).")
+    runner = _refiner([a, b], test, group, exact, tol)
+    return verdict(test, group, exact, refine(runner, _check_iterations(max_iter), stop_when_separated=True))
+
+
+def colors(
+    graph: Graph,
+    test: str = "gwl",
+    group: str = "O(3)",
+    iterations: int | None = None,
+    exact: bool = False,
+    tol: float | None = None,
+) -> torch.Tensor:
+    """Per-node colours of one graph after ``iterations`` refinement steps (default: until stable).
+
+    Colours are numbered by the sorted order of their canonical keys, so they do not depend on how the nodes are
+    numbered or where the graph sits in space: a rigidly moved, permuted copy gets the same colour histogram.
+    To compare colours of two graphs use :func:`distinguish` (one shared table).
+
+    Returns
+    -------
+    torch.Tensor
+        Long tensor ``[N]``.
+
+    Examples
+    --------
+    >>> from dojo.graphs import geometric_graph
+    >>> path = geometric_graph([[0, 0, 0], [1, 0, 0], [2, 0, 0], [2, 1, 0]], [(0, 1), (1, 2), (2, 3)])
+    >>> colors(path, test="wl").tolist(), colors(path, test="igwl").tolist()   # IGWL sees the bend
+    ([0, 1, 1, 0], [1, 0, 3, 2])
+    """
+    history = refine(_refiner([graph], test, group, exact, tol), _check_iterations(iterations))
+    return torch.tensor(history[-1][0], dtype=torch.long)
+
+
+def parse_test(test: str) -> int | None:
+    """The body order ``k`` of ``"igwl-k"``; None for the other tests. Raises ValueError for unknown names."""
+    if test in ("wl", "igwl", "gwl"):
+        return None
+    head, _, k = test.partition("-")
+    if head == "igwl" and k.isdigit() and int(k) >= 2:
+        return int(k)
+    raise ValueError(f"unknown test {test!r}. Fix: one of {TESTS} (any 'igwl-k' with k >= 2 works).")
+
+
+def _check_iterations(value: int | None) -> int | None:
+    if value is not None and (not isinstance(value, int) or value < 0):
+        raise ValueError(f"the number of iterations must be a non-negative int, got {value!r}. Fix: e.g. 3, or None.")
+    return value
+
+
+def _refiner(graphs: Sequence[Graph], test: str, group: str, exact: bool, tol: float | None) -> Refiner:
+    k = parse_test(test)
+    if group not in GROUPS:
+        raise ValueError(f"unknown group {group!r}. Fix: one of {GROUPS}.")
+    checked = [check_graph(g.graph(torch.float64) if isinstance(g, ExactGraph) else g, name)
+               for g, name in zip(graphs, "ab")]
+    types = [g.z.tolist() for g in checked]
+    adjacency = [neighbours(g) for g in checked]
+    if test == "wl":
+        return WL(types, adjacency)
+    arith = arithmetic(graphs, exact, tol)
+    chiral = group == "SO(3)"
+    if k is not None:
+        return IGWLk(types, adjacency, arith, chiral, k)
+    return (GWL if test == "gwl" else IGWL)(types, adjacency, arith, chiral)

@@ -1,0 +1,318 @@
+"""Numbers for the geometric Weisfeiler-Leman tests: exact (algebraic numbers) or float (with a tolerance).
+
+Every geometric quantity the tests look at is a dot product or a triple product of *edge vectors* ``x_b - x_a``.
+A :class:`Geometry` holds one graph's positions and answers those products for edge handles ``(a, b)``; an
+:class:`Arithmetic` holds the geometries of all graphs compared in one run (they must share one number system, one
+tolerance and one table of values) and turns numbers into canonical integer ids.
+
+Exact mode
+    Coordinates are sympy expressions (integers, rationals, radicals, ``cos(pi/7)``...). All of them are written in
+    one number field ``Q(theta)`` (sympy's ``primitive_element``), where an element has a unique representation as a
+    polynomial in ``theta`` of bounded degree: equality is equality of coefficient lists, with no tolerance anywhere.
+    Rational coordinates use :class:`fractions.Fraction`. Canonical keys order field elements by their coefficient
+    lists, a total order that is the same for every graph of the run (it need not be the order of the reals).
+
+Float mode
+    Positions are centred and divided by the length scale ``L`` (the longest edge of all graphs), so every value is
+    unitless and of order one. Two values are *equal* when they fall in the same cluster: all values of a run,
+    from both graphs, are sorted and cut wherever two neighbours differ by more than ``tol`` (single linkage).
+    Unlike rounding to a fixed grid, this never splits two values closer than ``tol``, so a graph and its rotated,
+    translated, float32-rounded copy get identical ids as long as the rounding noise stays below ``tol`` and distinct
+    values of the graph are further apart than ``tol``. The default is
+    ``tol = 128 * eps(dtype) * (1 + P / L)`` where ``P`` is the largest coordinate magnitude (rounding noise grows
+    with distance from the origin): about ``1.5e-5 * (1 + P/L)`` for float32 input, ``3e-14 * (1 + P/L)`` for float64.
+    Values genuinely closer than ``tol`` are merged, so very large float32 graphs lose resolution: use float64 there.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+import sympy
+import torch
+from sympy.polys.numberfields import primitive_element
+from sympy.polys.polyclasses import ANP
+
+Handle = tuple[int, int]  # the edge vector x_b - x_a as (a, b)
+
+__all__ = ["Bag", "Geometry", "Arithmetic", "ExactArithmetic", "FloatArithmetic", "arithmetic"]
+
+
+class Bag(tuple):
+    """A multiset inside an encoding: sorted only after its numbers have become canonical ids."""
+
+    __slots__ = ()
+
+
+class Geometry:
+    """One graph's positions, answering dot and triple products of edge vectors (memoised)."""
+
+    def __init__(self, points: list[tuple], zero: object) -> None:
+        self.points = points
+        self.zero = zero
+        self._dots: dict[tuple[Handle, Handle], object] = {}
+        self._dets: dict[tuple[Handle, Handle, Handle], object] = {}
+
+    def vector(self, h: Handle) -> tuple:
+        (a, b), p = h, self.points
+        return (p[b][0] - p[a][0], p[b][1] - p[a][1], p[b][2] - p[a][2])
+
+    def dot(self, u: Handle, v: Handle):
+        key = (u, v) if u <= v else (v, u)
+        value = self._dots.get(key)
+        if value is None:
+            x, y = self.vector(u), self.vector(v)
+            value = self._dots[key] = x[0] * y[0] + x[1] * y[1] + x[2] * y[2]
+        return value
+
+    def det(self, u: Handle, v: Handle, w: Handle):
+        key = (u, v, w)
+        value = self._dets.get(key)
+        if value is None:
+            x, y, z = self.vector(u), self.vector(v), self.vector(w)
+            value = self._dets[key] = (x[0] * (y[1] * z[2] - y[2] * z[1]) - x[1] * (y[0] * z[2] - y[2] * z[0])
+                                       + x[2] * (y[0] * z[1] - y[1] * z[0]))
+        return value
+
+
+class Arithmetic(ABC):
+    """The number system of one run: geometries of all graphs, zero tests, minima and canonical ids."""
+
+    exact: bool
+    geometries: list[Geometry]
+
+    @abstractmethod
+    def independent(self, geometry: Geometry, v: Handle, basis: Sequence[Handle]) -> bool:
+        """Whether the edge vector ``v`` lies outside the span of the (independent) ``basis`` vectors."""
+
+    @abstractmethod
+    def minimal(self, items: Sequence, key: Callable[[object], tuple]) -> list:
+        """The items whose key is minimal (keys are tuples of ints and numbers, compared position by position)."""
+
+    @abstractmethod
+    def ids(self, values: Sequence) -> np.ndarray:
+        """Canonical integer ids of numbers: equal values share an id, ids follow a run-wide total order."""
+
+    def finalize(self, encodings: Sequence) -> list:
+        """Turn raw encodings (nested tuples/:class:`Bag` of ints and numbers) into canonical nested int tuples.
+
+        Every number becomes its id (:meth:`ids`, computed over all encodings at once), then every Bag is sorted.
+        """
+        numbers: list = []
+        for encoding in encodings:
+            _collect(encoding, numbers)
+        ids = iter(self.ids(numbers).tolist()) if numbers else iter(())
+        return [_rebuild(e, ids) for e in encodings]
+
+
+def _collect(node, out: list) -> None:
+    if isinstance(node, tuple):
+        for child in node:
+            _collect(child, out)
+    elif not isinstance(node, int):
+        out.append(node)
+
+
+def _rebuild(node, ids):
+    if isinstance(node, tuple):
+        items = [_rebuild(child, ids) for child in node]
+        return tuple(sorted(items)) if isinstance(node, Bag) else tuple(items)
+    return node if isinstance(node, int) else next(ids)
+
+
+class FloatArithmetic(Arithmetic):
+    """Float64 arithmetic on centred, length-normalised positions, equality up to the tolerance ``tol``."""
+
+    exact = False
+
+    def __init__(self, positions: Sequence[torch.Tensor], tol: float | None = None) -> None:
+        pos64 = [p.detach().to(torch.float64) for p in positions]
+        lengths = [(p[:, None, :] - p[None, :, :]).norm(dim=-1).max() for p in pos64 if p.size(0) > 1]
+        scale = float(max(lengths)) if lengths else 1.0
+        self.scale = scale if scale > 0 else 1.0
+        if tol is None:
+            eps = max(torch.finfo(p.dtype).eps for p in positions)
+            reach = max(float(p.detach().abs().max()) for p in positions) / self.scale
+            tol = 128 * eps * (1 + reach)
+        if not tol > 0:
+            raise ValueError(f"tol must be positive, got {tol}. Fix: pass a small positive float or None.")
+        self.tol = float(tol)
+        self.geometries = [Geometry([tuple(r) for r in ((p - p.mean(0)) / self.scale).tolist()], 0.0)
+                           for p in pos64]
+
+    def independent(self, geometry: Geometry, v: Handle, basis: Sequence[Handle]) -> bool:
+        g = geometry
+        if len(basis) == 0:
+            return g.dot(v, v) > self.tol
+        if len(basis) == 1:
+            (b,) = basis
+            return (g.dot(b, b) * g.dot(v, v) - g.dot(b, v) ** 2) / g.dot(b, b) > self.tol
+        if len(basis) == 2:
+            b, c = basis
+            area = g.dot(b, b) * g.dot(c, c) - g.dot(b, c) ** 2
+            return g.det(b, c, v) ** 2 / area > self.tol
+        return False
+
+    def minimal(self, items: Sequence, key: Callable[[object], tuple]) -> list:
+        keyed = [(key(item), item) for item in items]
+        if not keyed:
+            return []
+        for position in range(len(keyed[0][0])):
+            values = [k[position] for k, _ in keyed]
+            low = min(values)
+            slack = self.tol if isinstance(low, float) else 0
+            keyed = [(k, item) for (k, item), value in zip(keyed, values) if value <= low + slack]
+        return [item for _, item in keyed]
+
+    def ids(self, values: Sequence) -> np.ndarray:
+        return cluster(np.asarray(values, dtype=np.float64), self.tol)
+
+
+def cluster(values: np.ndarray, tol: float) -> np.ndarray:
+    """Single-linkage clusters of ``values``: sorted, cut where neighbours differ by more than ``tol``.
+
+    Returns the cluster id of every value; ids increase with the values.
+
+    Examples
+    --------
+    >>> cluster(np.array([1.0, 0.0, 1.0 + 1e-9, 0.5]), 1e-6).tolist()
+    [2, 0, 2, 1]
+    """
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.concatenate([[0], (np.diff(ordered) > tol).astype(np.int64)])
+    out = np.empty(len(values), dtype=np.int64)
+    out[order] = np.cumsum(starts)
+    return out
+
+
+class ExactArithmetic(Arithmetic):
+    """Exact arithmetic in one number field shared by all graphs of the run (no tolerance anywhere)."""
+
+    exact = True
+
+    def __init__(self, coordinates: Sequence[Sequence[Sequence[sympy.Expr]]]) -> None:
+        entries = [sympy.sympify(c) for coords in coordinates for row in coords for c in row]
+        convert = _field_converter(frozenset(a for e in entries for a in _atoms(e)))
+        self.geometries = [Geometry([tuple(convert(sympy.sympify(c)) for c in row) for row in coords],
+                                    convert(sympy.Integer(0)))
+                           for coords in coordinates]
+
+    def independent(self, geometry: Geometry, v: Handle, basis: Sequence[Handle]) -> bool:
+        g = geometry
+        if len(basis) == 0:
+            return bool(g.dot(v, v))
+        if len(basis) == 1:
+            (b,) = basis
+            return bool(g.dot(b, b) * g.dot(v, v) - g.dot(b, v) * g.dot(b, v))
+        if len(basis) == 2:
+            return bool(g.det(basis[0], basis[1], v))
+        return False
+
+    def minimal(self, items: Sequence, key: Callable[[object], tuple]) -> list:
+        keyed = [(tuple(_canonical(x) for x in key(item)), item) for item in items]
+        if not keyed:
+            return []
+        low = min(k for k, _ in keyed)
+        return [item for k, item in keyed if k == low]
+
+    def ids(self, values: Sequence) -> np.ndarray:
+        keys = [_canonical(v) for v in values]
+        rank = {k: r for r, k in enumerate(sorted(set(keys)))}
+        return np.fromiter((rank[k] for k in keys), dtype=np.int64, count=len(keys))
+
+
+def _canonical(x) -> Hashable:
+    """A hashable, totally ordered key of an exact number (ints pass through: they are labels)."""
+    if isinstance(x, ANP):
+        return (1, tuple(x.to_list()))
+    if isinstance(x, int):
+        return (0, x)
+    return (1, (x,))
+
+
+def _atoms(expr: sympy.Expr) -> Iterable[sympy.Expr]:
+    """The irrational building blocks of an expression built from them by +, * and integer powers."""
+    if expr.is_Rational:
+        return
+    if expr.is_Add or expr.is_Mul:
+        for arg in expr.args:
+            yield from _atoms(arg)
+    elif expr.is_Pow and expr.exp.is_Integer:
+        yield from _atoms(expr.base)
+    else:
+        yield expr
+
+
+@lru_cache(maxsize=64)
+def _field_converter(atoms: frozenset) -> Callable[[sympy.Expr], object]:
+    """A function writing sympy numbers built from ``atoms`` as elements of one number field.
+
+    With no atoms the field is Q (Fractions). Otherwise sympy's ``primitive_element`` gives ``theta`` with
+    ``Q(atoms) = Q(theta)`` and each atom as a polynomial in ``theta``; an expression is then evaluated by its
+    tree of sums, products and integer powers (cheap), instead of sympy's per-number ``to_number_field`` (slow).
+    """
+    if not atoms:
+        return lambda e: Fraction(int(e.p), int(e.q))
+    for atom in atoms:
+        if not (atom.is_real and atom.is_algebraic):
+            raise ValueError(f"exact mode: coordinate part {atom} is not a real algebraic number. "
+                             "Fix: use rationals, radicals and trigonometric values at rational multiples of pi, "
+                             "or use exact=False.")
+    ordered = sorted(atoms, key=sympy.default_sort_key)
+    minpoly, _, reps = primitive_element(ordered, ex=True, polys=True)
+    coeffs = minpoly.all_coeffs()
+    domain = sympy.QQ
+    mod = [domain.convert(c) / domain.convert(coeffs[0]) for c in coeffs]
+    images = {atom: ANP([domain.convert(c) for c in rep], mod, domain) for atom, rep in zip(ordered, reps)}
+
+    def element(value: sympy.Expr) -> ANP:
+        if value.is_Rational:
+            return ANP([domain.convert(value)] if value else [], mod, domain)
+        if value.is_Add:
+            total = element(value.args[0])
+            for arg in value.args[1:]:
+                total = total + element(arg)
+            return total
+        if value.is_Mul:
+            total = element(value.args[0])
+            for arg in value.args[1:]:
+                total = total * element(arg)
+            return total
+        if value.is_Pow and value.exp.is_Integer:
+            base = element(value.base)
+            return base ** int(value.exp) if value.exp >= 0 else _inverse(base) ** int(-value.exp)
+        return images[value]
+
+    return element
+
+
+def _inverse(x: ANP) -> ANP:
+    if not x:
+        raise ValueError("exact mode: division by zero in a coordinate. Fix: give finite coordinates.")
+    return x.invert()
+
+
+def arithmetic(graphs: Sequence, exact: bool, tol: float | None = None) -> Arithmetic:
+    """The arithmetic of one run over ``graphs`` (``Data`` or :class:`~counterexamples.pair.ExactGraph`).
+
+    Exact mode uses an ExactGraph's exact coordinates, and a ``Data``'s float coordinates as the exact binary
+    fractions they are. Float mode uses float coordinates (an ExactGraph's float64 view).
+    """
+    if exact:
+        if tol is not None:
+            raise ValueError("tol is a float-mode setting. Fix: drop tol, or use exact=False.")
+        coords = []
+        for g in graphs:
+            if hasattr(g, "coords"):
+                coords.append([list(g.coords.row(i)) for i in range(g.coords.rows)])
+            else:
+                coords.append([[sympy.Rational(*float(c).as_integer_ratio()) for c in row] for row in g.pos.tolist()])
+        return ExactArithmetic(coords)
+    return FloatArithmetic([g.graph(torch.float64).pos if hasattr(g, "coords") else g.pos for g in graphs], tol)
