@@ -13,6 +13,7 @@ The geometric GNN dojo: can an architecture tell two geometric graphs apart, and
 
 Commands:
   list    the counterexample library: every pair with its family, size and what theory claims about it
+  table   a discriminability table: models against pairs, with the bounding tests' verdicts beside them
 """
 
 
@@ -38,6 +39,23 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_table(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dojo import runner, suites, tables
+
+    cells = suites.suite(args.suite, args.models)
+    settings = runner.settings_for(args.protocol, seeds=args.seeds, epochs=args.epochs)
+    out = Path(args.out)
+    records = runner.run(cells, args.protocol, out / f"{args.suite}-{args.protocol}.jsonl", settings=settings,
+                         jobs=args.jobs, progress=not args.quiet)
+    for ext, render in tables.FORMATS.items():
+        (out / f"{args.suite}-{args.protocol}.{ext}").write_text(render(records))
+    print(tables.to_markdown(records))
+    print(f"\nWritten: {out}/{args.suite}-{args.protocol}.{{md,tex,csv,json}} (log: .jsonl)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dojo", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--family", help="only this family (e.g. kchains)")
     p.add_argument("--format", choices=("md", "csv"), default="md", help="output format (default: md)")
     p.set_defaults(run=_cmd_list)
+
+    p = sub.add_parser("table", help="a discriminability table (suites: kchains, rotsym, bodyorder, all)",
+                       description="Run a suite of models against counterexample pairs and print its table; "
+                                   "writes markdown, LaTeX, CSV and JSON, and resumes from its JSONL log.")
+    p.add_argument("suite", choices=("kchains", "rotsym", "bodyorder", "all"))
+    p.add_argument("--protocol", choices=("separate", "train"), default="separate",
+                   help="separate: training-free, fast (default); train: the GWL paper's training protocol")
+    p.add_argument("--models", nargs="+", metavar="MODEL", help="only these zoo models (default: all registered)")
+    p.add_argument("--seeds", type=int, help="initialisations (separate, default 5) or training seeds (train, 10)")
+    p.add_argument("--epochs", type=int, help="training epochs (train only, default 100)")
+    p.add_argument("--out", default="results", help="output directory (default: results)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_table)
     return parser
 
 

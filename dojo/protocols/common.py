@@ -52,7 +52,7 @@ def build(model: ModelSpec, options: Mapping[str, object], seed: int, dtype: tor
     return net.to(dtype)
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=64)
 def _untrained(model: ModelSpec, options: tuple[tuple[str, object], ...], seed: int,
                dtype: torch.dtype) -> GeometricModel:
     return build(model, dict(options), seed, dtype).eval()

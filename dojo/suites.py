@@ -1,0 +1,166 @@
+"""The suites of the discriminability tables: which (pair, model, configuration) cells each one runs.
+
+* ``kchains`` -- the k-chain pair with k = 4 at depths floor(k/2) .. floor(k/2) + 4, every model (GWL paper,
+  Table 1);
+* ``rotsym`` -- rotationally symmetric stars of fold 2, 3, 5, 10 (an equivariant task: orientation), TFN and MACE
+  at tensor order 1, 2, 3, 5, 10 and E-GNN, GVP-GNN, PaiNN, one layer (GWL paper, Table 2);
+* ``bodyorder`` -- the body-order and chiral families, one layer, every model, MACE at correlation 2 .. 5 (GWL
+  paper, Table 3);
+* ``all`` -- every model on every pair of the library, at the depth where GWL first separates the pair.
+
+A suite lists cells for the models that are registered (``dojo.models.names()``), optionally restricted to some.
+
+Examples
+--------
+>>> cells = suite("kchains", models=["egnn"])   # doctest: +SKIP
+>>> [(c.pair, c.model, c.layers) for c in cells][:2]   # doctest: +SKIP
+[('kchains-4', 'egnn', 2), ('kchains-4', 'egnn', 3)]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import counterexamples
+from counterexamples.pair import Pair
+from dojo import models as zoo
+
+__all__ = ["Cell", "SUITES", "suite", "pair_of", "default_depth"]
+
+#: Short labels of the model knobs that the suites vary, for row names.
+KNOB_LABELS = {"max_ell": "ℓ", "correlation": "ν"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measurement: a model, configured, on a pair.
+
+    Attributes
+    ----------
+    suite, pair, model : str
+        The suite, the pair's name (``counterexamples.load`` accepts it) and the zoo key.
+    layers : int
+        The model's depth (``num_layers``).
+    options : tuple of (name, value)
+        Other build options that the suite sets (``max_ell``, ``correlation``), sorted by name.
+    """
+
+    suite: str
+    pair: str
+    model: str
+    layers: int
+    options: tuple[tuple[str, object], ...] = field(default=())
+
+    @property
+    def config(self) -> dict[str, object]:
+        """The build options of the cell (besides those the pair fixes)."""
+        return {"num_layers": self.layers, **dict(self.options)}
+
+    @property
+    def variant(self) -> str:
+        """The model with its suite-set knobs, e.g. ``"tfn ℓ=3"``: a row of the table."""
+        return " ".join([self.model, *(f"{KNOB_LABELS.get(k, k)}={v}" for k, v in self.options)])
+
+    @property
+    def key(self) -> str:
+        """A stable identity of the cell (JSON), for resuming and sorting."""
+        return json.dumps([self.suite, self.pair, self.model, self.layers, [list(o) for o in self.options]])
+
+
+def _family_pairs(family: str, suite_name: str) -> list[Pair]:
+    if family not in counterexamples.families():
+        raise ValueError(f"suite {suite_name!r} needs the counterexample family {family!r}, which is not "
+                         f"registered (families: {counterexamples.families()}). Fix: add the family to "
+                         "counterexamples/ or run another suite.")
+    return counterexamples.pairs(family)
+
+
+@cache
+def pair_of(name: str) -> Pair:
+    """The library pair called ``name`` (cached: suites, the runner and the tables all look pairs up by name)."""
+    return counterexamples.load(name)
+
+
+@cache
+def _has_vectors(model: str) -> bool:
+    """Whether the model has equivariant features (and so can take equivariant-task pairs)."""
+    return zoo.build(model, in_dim=1, out_dim=2, num_layers=1).vector_irreps is not None
+
+
+def default_depth(pair: Pair) -> int:
+    """The depth of the ``all`` suite: where GWL first separates the pair (under either group), at least 1.
+
+    Equivariant-task pairs and pairs no test separates get one layer.
+    """
+    first = [it for g in counterexamples.GROUPS if (it := pair.claim("gwl", g)) is not None]
+    return max(1, min(first)) if first and pair.task == "invariant" else 1
+
+
+def _kchains(names: Sequence[str]) -> list[Cell]:
+    pair = counterexamples.load("kchains", k=4)
+    return [Cell("kchains", pair.name, m, layers) for m in names for layers in range(2, 2 + 5)]
+
+
+ORDERS = (1, 2, 3, 5, 10)
+FOLDS = (2, 3, 5, 10)
+
+
+def _rotsym(names: Sequence[str]) -> list[Cell]:
+    _family_pairs("rotsym", "rotsym")
+    pairs = [counterexamples.load("rotsym", fold=f) for f in FOLDS]
+    cells = []
+    for p in pairs:
+        for m in names:
+            if m in ("tfn", "mace"):
+                cells += [Cell("rotsym", p.name, m, 1, (("max_ell", ell),)) for ell in ORDERS]
+            elif m in ("egnn", "gvp", "painn"):
+                cells.append(Cell("rotsym", p.name, m, 1))
+    return cells
+
+
+BODYORDER_FAMILIES = ("bodyorder", "chiral")
+
+
+def _bodyorder(names: Sequence[str]) -> list[Cell]:
+    pairs = [p for fam in BODYORDER_FAMILIES for p in _family_pairs(fam, "bodyorder")]
+    cells = []
+    for p in pairs:
+        for m in names:
+            if p.task == "equivariant" and not _has_vectors(m):
+                continue
+            if m == "mace":
+                cells += [Cell("bodyorder", p.name, m, 1, (("correlation", c),)) for c in range(2, 6)]
+            else:
+                cells.append(Cell("bodyorder", p.name, m, 1))
+    return cells
+
+
+def _all(names: Sequence[str]) -> list[Cell]:
+    return [Cell("all", p.name, m, default_depth(p)) for p in counterexamples.pairs() for m in names
+            if p.task == "invariant" or _has_vectors(m)]
+
+
+SUITES: dict[str, Callable[[Sequence[str]], list[Cell]]] = {
+    "kchains": _kchains, "rotsym": _rotsym, "bodyorder": _bodyorder, "all": _all,
+}
+
+
+def suite(name: str, models: Sequence[str] | None = None) -> list[Cell]:
+    """The cells of suite ``name`` for ``models`` (default: every registered model), sorted by key.
+
+    Raises
+    ------
+    ValueError
+        For an unknown suite or model, or when the suite needs a counterexample family that is not registered.
+    """
+    if name not in SUITES:
+        raise ValueError(f"unknown suite {name!r}. Fix: one of {sorted(SUITES)}.")
+    chosen = zoo.names() if models is None else list(models)
+    for m in chosen:
+        zoo.model_class(m)  # raises ValueError naming the registered models
+    if not chosen:
+        raise ValueError(f"suite {name!r}: no models to run. Fix: register a model or pass --models.")
+    return sorted(SUITES[name](chosen), key=lambda c: c.key)

@@ -1,0 +1,233 @@
+"""Discriminability tables: measured cells beside what theory says, rendered as markdown, LaTeX, CSV and JSON.
+
+Theory for a cell comes from the model's bounding test (its metadata's ``bounded_by``, under its ``group``) at the
+model's depth: on an invariant-task pair the test separates when its first separating iteration is at most the
+number of layers; on an equivariant-task pair (orientation) a model of tensor order L sees the orientation when
+the pair's orientation order is at most L. The iterations come from ``dojo.gwl`` when it is installed, otherwise
+from the library's claims (which the GWL tests certify against the implementation).
+
+A cell is flagged when it contradicts theory: ``!`` when the model separates what its bounding test cannot at
+that depth (a bug in the model or a wrong claim: an upper bound was broken), ``~`` when it fails where its
+bounding test separates (the model stays below its bound: weak, not wrong, but worth a look).
+
+The CSV and JSON are deterministic: rows sorted by cell key, floats formatted to fixed significant digits, no
+timings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from functools import cache
+
+from dojo.formatting import csv_text, markdown
+from dojo.suites import pair_of
+
+__all__ = ["first_iteration", "orientation_order", "theory", "flag", "rows", "to_markdown", "to_latex", "to_csv",
+           "to_json", "FORMATS", "LEGEND"]
+
+FLAGS = {"exceeds": "!", "below": "~"}
+LEGEND = ("Cells: separating initialisations out of all (separate) or mean ± std accuracy in % (train). "
+          "Theory rows: whether each bounding test separates at the column's depth; 'ℓ≥k': the orientation is "
+          "visible to tensor order k and above. Flags: ! separates what its bounding test cannot (contradicts "
+          "theory); ~ fails where its bounding test separates.")
+
+
+def _gwl():
+    """``dojo.gwl`` if it provides the tests, else ``None`` (the library's claims stand in)."""
+    try:
+        from dojo import gwl
+    except ImportError:
+        return None
+    return gwl if hasattr(gwl, "distinguish") else None
+
+
+@cache
+def first_iteration(pair_name: str, test: str, group: str) -> tuple[int | None, str]:
+    """The first iteration at which ``test`` under ``group`` separates the pair (None: never), and its source."""
+    pair, gwl = pair_of(pair_name), _gwl()
+    if gwl is None:
+        return pair.claim(test, group), "claims"
+    return gwl.distinguish(pair.a, pair.b, test=test, group=group).iteration, "dojo.gwl"
+
+
+@cache
+def orientation_order(pair_name: str, max_ell: int) -> tuple[int | None, str]:
+    """The lowest degree <= ``max_ell`` at which the pair's orientations differ (None: none), and its source."""
+    pair, gwl = pair_of(pair_name), _gwl()
+    if gwl is None or not hasattr(gwl, "orientation_order"):
+        order = pair.orientation_order
+        return (order if order is not None and order <= max_ell else None), "claims"
+    return gwl.orientation_order(pair, max_ell=max_ell), "dojo.gwl"
+
+
+def theory(record: dict) -> dict:
+    """What the model's bounding test says about a record's cell: ``{"separates", "first", "source"}``.
+
+    ``first`` is the bounding test's first separating iteration (invariant task) or the orientation order
+    (equivariant task), None for never.
+    """
+    info, pair = record["info"], pair_of(record["pair"])
+    if pair.task == "equivariant":
+        first, source = orientation_order(record["pair"], info["tensor_order"])
+        return {"separates": first is not None, "first": first, "source": source}
+    first, source = first_iteration(record["pair"], info["bounded_by"], info["group"])
+    return {"separates": first is not None and first <= record["layers"], "first": first, "source": source}
+
+
+def flag(record: dict) -> str:
+    """``"exceeds"`` / ``"below"`` when the measurement contradicts theory (see the module docstring), else ``""``."""
+    expected = theory(record)["separates"]
+    if record["separated"] and not expected:
+        return "exceeds"
+    if expected and not record["separated"]:
+        return "below"
+    return ""
+
+
+def _sig(x: float, digits: int = 4) -> float:
+    """``x`` rounded to ``digits`` significant digits: stable output that last-bit round-off cannot change."""
+    return float(f"{x:.{digits - 1}e}")
+
+
+def _measured(record: dict) -> dict:
+    r = record["result"]
+    if record["protocol"] == "separate":
+        return {"fraction": round(r["fraction"], 4), "margin": _sig(r["margin"]), "gap": _sig(r["gap"]),
+                "spread": _sig(r["spread"])}
+    return {"mean": round(r["mean"], 2), "std": round(r["std"], 2), "accuracies": [round(a, 2) for a in
+                                                                                   r["accuracies"]]}
+
+
+def rows(records: Sequence[dict]) -> list[dict]:
+    """One flat, typed row per record, sorted by cell key: what the CSV and JSON hold."""
+    out = []
+    for record in sorted(records, key=lambda r: r["key"]):
+        info, verdict = record["info"], theory(record)
+        out.append({
+            "suite": record["suite"], "pair": record["pair"], "task": pair_of(record["pair"]).task,
+            "model": record["model"], "variant": record["variant"], "layers": record["layers"],
+            "options": record["options"], "protocol": record["protocol"], "settings": record["settings"],
+            **_measured(record), "separated": record["separated"],
+            "bounded_by": info["bounded_by"], "group": info["group"], "kind": info["kind"],
+            "body_order": info["body_order"], "tensor_order": info["tensor_order"],
+            "theory_first": verdict["first"], "theory_separates": verdict["separates"],
+            "theory_source": verdict["source"], "flag": flag(record),
+        })
+    return out
+
+
+def to_json(records: Sequence[dict]) -> str:
+    """The rows as a JSON list (sorted keys, two-space indent, trailing newline)."""
+    return json.dumps(rows(records), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def to_csv(records: Sequence[dict]) -> str:
+    """The rows as CSV; nested values (options, settings, accuracies) as compact JSON."""
+    table = rows(records)
+    if not table:
+        return ""
+    header = list(table[0])
+    cell = lambda v: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else ("" if v is None else v)  # noqa: E731
+    return csv_text(header, [[cell(row[h]) for h in header] for row in table])
+
+
+def _cell_text(record: dict) -> str:
+    r = record["result"]
+    if record["protocol"] == "separate":
+        text = f"{round(r['fraction'] * r['inits'])}/{r['inits']}"
+    else:
+        text = f"{r['mean']:.1f} ± {r['std']:.1f}"
+    return text + FLAGS.get(flag(record), "")
+
+
+def _column(record: dict, by_pair: bool, by_layers: bool) -> str:
+    parts = ([record["pair"]] if by_pair else []) + ([f"L={record['layers']}"] if by_layers else [])
+    return " ".join(parts) or record["pair"]
+
+
+def _bound_mark(record: dict, test: str, group: str) -> str:
+    """✓ / ✗: whether ``test`` separates the record's invariant-task pair within its depth ("" otherwise)."""
+    if pair_of(record["pair"]).task != "invariant":
+        return ""
+    first, _ = first_iteration(record["pair"], test, group)
+    return "✓" if first is not None and first <= record["layers"] else "✗"
+
+
+def _orientation_mark(record: dict, max_ell: int) -> str:
+    """"ℓ≥k": the tensor order from which the orientation of an equivariant-task pair is visible ("" otherwise)."""
+    if pair_of(record["pair"]).task != "equivariant":
+        return ""
+    order, _ = orientation_order(record["pair"], max_ell)
+    return "✗" if order is None else f"ℓ≥{order}"
+
+
+def _grid(records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
+    """The wide table: theory rows, then one row per model variant; one column per (pair, depth)."""
+    from dojo import models as zoo
+
+    by_pair = len({r["pair"] for r in records}) > 1
+    by_layers = len({r["layers"] for r in records}) > 1 and len({(r["pair"], r["layers"]) for r in records}) > len(
+        {r["pair"] for r in records})
+    columns: dict[str, dict] = {}
+    for r in sorted(records, key=lambda r: (r["pair"], r["layers"])):
+        columns.setdefault(_column(r, by_pair, by_layers), r)
+    order = {m: i for i, m in enumerate(zoo.names())}
+    variants: dict[str, dict[str, dict]] = {}
+    for r in sorted(records, key=lambda r: (order.get(r["model"], len(order)), r["model"],
+                                            sorted(r["options"].items()))):
+        variants.setdefault(r["variant"], {})[_column(r, by_pair, by_layers)] = r
+    header = ["model", "bound", *columns]
+    table = []
+    bounds = sorted({(r["info"]["bounded_by"], r["info"]["group"]) for r in records
+                     if pair_of(r["pair"]).task == "invariant"})
+    for test, group in bounds:
+        table.append([f"theory: {test}", group, *(_bound_mark(r, test, group) for r in columns.values())])
+    if any(pair_of(r["pair"]).task == "equivariant" for r in records):
+        max_ell = max(r["info"]["tensor_order"] for r in records)
+        table.append(["theory: orientation", "ℓ≥k", *(_orientation_mark(r, max_ell) for r in columns.values())])
+    for variant, cells in variants.items():
+        info = next(iter(cells.values()))["info"]
+        bound = f"{info['bounded_by']} {info['group']}" + (f" ℓ≤{info['tensor_order']}" if info["kind"] ==
+                                                          "equivariant" else "")
+        table.append([variant, bound, *(_cell_text(cells[c]) if c in cells else "—" for c in columns)])
+    return header, table
+
+
+def to_markdown(records: Sequence[dict]) -> str:
+    """The wide table in GitHub markdown, with the legend."""
+    if not records:
+        return "(no cells)"
+    header, table = _grid(records)
+    return markdown(header, table) + "\n\n" + LEGEND
+
+
+_LATEX = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "✓": r"\checkmark", "✗": r"$\times$", "±": r"$\pm$",
+          "ℓ": r"$\ell$", "ν": r"$\nu$", "≥": r"$\geq$", "≤": r"$\leq$", "—": "---", "~": r"\textsuperscript{$\sim$}",
+          "!": r"\textsuperscript{!}"}
+
+
+def _tex(text: str) -> str:
+    return "".join(_LATEX.get(ch, ch) for ch in str(text))
+
+
+def to_latex(records: Sequence[dict]) -> str:
+    """The wide table as a LaTeX ``tabular`` with booktabs rules (needs ``booktabs`` and ``amssymb``)."""
+    if not records:
+        return ""
+    header, table = _grid(records)
+    theory_rows = sum(1 for row in table if row[0].startswith("theory"))
+    lines = [r"\begin{tabular}{ll" + "c" * (len(header) - 2) + "}", r"\toprule",
+             " & ".join(_tex(h) for h in header) + r" \\", r"\midrule"]
+    for i, row in enumerate(table):
+        if i == theory_rows and theory_rows:
+            lines.append(r"\midrule")
+        lines.append(" & ".join(_tex(c) for c in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+#: Output formats by file extension.
+FORMATS: dict[str, Callable[[Sequence[dict]], str]] = {
+    "md": lambda records: to_markdown(records) + "\n", "tex": to_latex, "csv": to_csv, "json": to_json,
+}
