@@ -10,6 +10,7 @@ Each family is a module with one generator; importing this package registers the
 
 from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair, claims
 from counterexamples.registry import families, family, load, names, pairs
-from counterexamples import kchains  # noqa: F401  (registers the family)
+# importing a family module registers it; the order here is the order of `dojo list`
+from counterexamples import kchains, rotsym, bodyorder, chiral, onehop, controls, dojo4body  # noqa: F401, E402
 
 __all__ = ["GROUPS", "TESTS", "ExactGraph", "Pair", "claims", "families", "family", "load", "names", "pairs"]
