@@ -13,6 +13,7 @@ The geometric GNN dojo: can an architecture tell two geometric graphs apart, and
 
 Commands:
   list    the counterexample library: every pair with its family, size and what theory claims about it
+  gwl     the geometric Weisfeiler-Leman tests on library pairs: the iteration at which each test separates them
   table   a discriminability table: models against pairs, with the bounding tests' verdicts beside them
 """
 
@@ -36,6 +37,30 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(markdown(header, rows))
         print("\nCells: first iteration at which the test separates the pair (✗ never); 'x/y' = O(3)/SO(3) "
               "where they differ.")
+    return 0
+
+
+def _cmd_gwl(args: argparse.Namespace) -> int:
+    import counterexamples
+    from counterexamples import TESTS
+    from dojo.gwl import distinguish
+
+    group = {"O3": "O(3)", "SO3": "SO(3)"}.get(args.group, args.group)
+    chosen = [counterexamples.load(name) for name in args.names] if args.names else counterexamples.pairs()
+    rows = []
+    for pair in chosen:
+        cells = []
+        for test in TESTS:
+            found = distinguish(pair, test=test, group=group, exact=args.exact).iteration
+            cells.append(iteration(found) + ("" if found == pair.claim(test, group) else " !"))
+        rows.append([pair.name, *cells])
+    header = ["pair", *TESTS]
+    if args.format == "csv":
+        sys.stdout.write(csv_text(header, rows))
+    else:
+        print(markdown(header, rows))
+        print(f"\nCells: first iteration at which the test separates the pair under {group} (✗ never), "
+              f"{'exact' if args.exact else 'float'} arithmetic; '!' marks a disagreement with the pair's claim.")
     return 0
 
 
@@ -66,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--family", help="only this family (e.g. kchains)")
     p.add_argument("--format", choices=("md", "csv"), default="md", help="output format (default: md)")
     p.set_defaults(run=_cmd_list)
+
+    p = sub.add_parser("gwl", help="run the GWL-family tests on library pairs",
+                       description="Run WL, IGWL_(k), IGWL and GWL on counterexample pairs and print, per pair and "
+                                   "test, the first iteration at which the test separates the two graphs.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="pairs (e.g. kchains-4; default: the whole library)")
+    p.add_argument("--group", choices=("O3", "SO3", "O(3)", "SO(3)"), default="O3", help="symmetry group (default O3)")
+    p.add_argument("--exact", action="store_true", help="exact arithmetic (sympy number fields) instead of floats")
+    p.add_argument("--format", choices=("md", "csv"), default="md", help="output format (default: md)")
+    p.set_defaults(run=_cmd_gwl)
 
     p = sub.add_parser("table", help="a discriminability table (suites: kchains, rotsym, bodyorder, all)",
                        description="Run a suite of models against counterexample pairs and print its table; "
