@@ -68,15 +68,34 @@ class Field:
         self._ids: dict[Any, int] = {}
 
     def element(self, value: sympy.Expr | int) -> Any:
-        """``value`` as an element of the field (cached per distinct sympy expression)."""
+        """``value`` as an element of the field (cached per distinct sympy expression).
+
+        Sums, products and integer powers are evaluated with field arithmetic; only the atoms (radicals,
+        trigonometric values) go through sympy's ``from_sympy``, whose minimal-polynomial computation is slow.
+        """
         value = sympy.sympify(value)
         if value not in self._cache:
-            try:
-                self._cache[value] = self.domain.from_sympy(value)
-            except Exception as err:
-                raise ValueError(f"{value} is not in the number field {self.domain}: {err}. "
-                                 "Fix: use algebraic coordinates.") from err
+            self._cache[value] = self._convert(value)
         return self._cache[value]
+
+    def _convert(self, value: sympy.Expr) -> Any:
+        if value.is_Rational:
+            return self.domain.convert(value)
+        if value.is_Add:
+            return sum((self.element(t) for t in value.args), self.zero)
+        if value.is_Mul:
+            out = self.one
+            for t in value.args:
+                out = out * self.element(t)
+            return out
+        if value.is_Pow and value.exp.is_Integer:
+            base = self.element(value.base)
+            return base ** int(value.exp) if value.exp > 0 else self.one / base ** int(-value.exp)
+        try:
+            return self.domain.from_sympy(value)
+        except Exception as err:  # sympy raises several types for numbers outside the field
+            raise ValueError(f"{value} is not in the number field {self.domain}: {err}. "
+                             "Fix: use algebraic coordinates.") from err
 
     def points(self, graph: ExactGraph) -> list[Vector]:
         """The positions of ``graph`` as field vectors."""

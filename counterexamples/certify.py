@@ -39,7 +39,7 @@ True
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import combinations, product
@@ -577,40 +577,50 @@ def orientation_order(a: ExactGraph | Data, b: ExactGraph | Data, node: int = 0,
     ga, gb = _pair(a, b)
     if not (0 <= node < ga.n and node < gb.n):
         raise ValueError(f"orientation_order: node {node} is not in both graphs. Fix: 0 <= node < {min(ga.n, gb.n)}.")
+    moments_a, moments_b = _moments(ga, node, max_degree), _moments(gb, node, max_degree)
     for degree in range(1, max_degree + 1):
-        if _moments(ga, node, degree) != _moments(gb, node, degree):
+        if next(moments_a) != next(moments_b):
             return degree
     return None
 
 
-def _moments(g: _Exact, node: int, degree: int) -> dict[Any, tuple]:
+def _moments(g: _Exact, node: int, max_degree: int) -> Iterator[dict[Any, tuple]]:
+    """For degree 1, 2, ...: per shell (interned squared norm), the sums of the solid harmonics of that degree."""
     f = g.field
-    t = sympy.Symbol("t")
-    legendre = sympy.Poly(sympy.legendre_poly(degree, t), t)
-    # coefficients of the m-th derivative, as {power of z: coefficient}
-    derivatives = []
-    for m in range(degree + 1):
-        poly = legendre.diff((t, m)) if m else legendre
-        derivatives.append({p[0]: f.element(c) for p, c in poly.terms() if c != 0})
-    shells: dict[Any, list] = {}
-    for v in g.local(node)[0]:
-        r2 = f.dot(v, v)
-        z_pow = [f.one]
-        r_pow = [f.one]
-        for _ in range(degree):
+    vecs = g.local(node)[0]
+    norms = [f.dot(v, v) for v in vecs]
+    powers = []  # per vector: powers of z, of |x|^2, and Re/Im of (x + i y)^m, up to max_degree
+    for v, r2 in zip(vecs, norms):
+        z_pow, r_pow, re_im = [f.one], [f.one], [(f.one, f.zero)]
+        for _ in range(max_degree):
+            re, im = re_im[-1]
             z_pow.append(z_pow[-1] * v[2])
             r_pow.append(r_pow[-1] * r2)
-        values = []
-        re, im = f.one, f.zero
-        for m in range(degree + 1):
-            radial = sum((c * z_pow[p] * r_pow[(degree - m - p) // 2] for p, c in derivatives[m].items()), f.zero)
-            values.append(re * radial)
-            if m:
-                values.append(im * radial)
-            re, im = re * v[0] - im * v[1], re * v[1] + im * v[0]
-        acc = shells.setdefault(r2, [f.zero] * len(values))
-        shells[r2] = [x + y for x, y in zip(acc, values)]
-    return {r2: tuple(vals) for r2, vals in shells.items()}
+            re_im.append((re * v[0] - im * v[1], re * v[1] + im * v[0]))
+        powers.append((z_pow, r_pow, re_im))
+    for degree in range(1, max_degree + 1):
+        radial_terms = _radial_terms(f, degree)
+        shells: dict[int, list] = {}
+        for r2, (z_pow, r_pow, re_im) in zip(norms, powers):
+            values = []
+            for m, terms in enumerate(radial_terms):
+                radial = sum((c * z_pow[p] * r_pow[(degree - m - p) // 2] for p, c in terms), f.zero)
+                values += [re_im[m][0] * radial] + ([re_im[m][1] * radial] if m else [])
+            acc = shells.setdefault(f.intern(r2), [f.zero] * len(values))
+            shells[f.intern(r2)] = [x + y for x, y in zip(acc, values)]
+        yield {r2: tuple(f.intern(x) for x in vals) for r2, vals in shells.items()}
+
+
+def _radial_terms(field: Field, degree: int) -> list[list[tuple[int, Any]]]:
+    """For m = 0..degree, the terms ``(power of z, coefficient)`` of the m-th derivative of the Legendre polynomial
+    ``P_degree``; homogenised with powers of ``|x|^2`` they give the z-part of the solid harmonics of order m."""
+    t = sympy.Symbol("t")
+    poly = sympy.Poly(sympy.legendre_poly(degree, t), t)
+    out = []
+    for _ in range(degree + 1):
+        out.append([(p, field.element(c)) for (p,), c in poly.terms() if c != 0])
+        poly = poly.diff(t)
+    return out
 
 
 # -- certificates -----------------------------------------------------------------------------------------------

@@ -68,6 +68,13 @@ class ExactGraph:
         if any(c.has(sympy.Float) or not c.is_real for c in self.coords):
             raise ValueError("ExactGraph: coordinates must be exact real numbers. "
                              "Fix: use integers, sympy.Rational, sympy.sqrt(...) and the like, never Python floats.")
+        n = self.num_nodes
+        bad = [e for e in self.edges if e[0] == e[1] or e[0] < 0 or e[1] >= n]
+        if bad:
+            raise ValueError(f"ExactGraph: edges {bad[:5]} are self-loops or refer to nodes outside 0..{n - 1}. "
+                             "Fix: list each edge (i, j) once, with i != j and both in range.")
+        if any(t < 0 for t in self.types):
+            raise ValueError("ExactGraph: negative node types. Fix: number node types from 0.")
 
     @property
     def num_nodes(self) -> int:

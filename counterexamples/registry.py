@@ -71,8 +71,7 @@ def load(name: str, **params: object) -> Pair:
     True
     """
     if name in _FAMILIES:
-        fam = _FAMILIES[name]
-        return fam.make(**params) if params else _defaults(name)[0]
+        return _make(name, params) if params else _defaults(name)[0]
     if params:
         raise ValueError(f"load({name!r}, ...): parameters go with a family name, not a full pair name. "
                          f"Fix: load('{name.split('-')[0]}', **params).")
@@ -85,7 +84,17 @@ def load(name: str, **params: object) -> Pair:
         first = next(iter(inspect.signature(_FAMILIES[head].make).parameters.values()))
         converter = type(first.default) if first.default is not inspect.Parameter.empty else str
         try:
-            return _FAMILIES[head].make(**{first.name: converter(value)})
-        except (TypeError, ValueError) as err:
+            return _make(head, {first.name: converter(value)})
+        except ValueError as err:
             raise ValueError(f"cannot load {name!r}: {err}") from err
     raise ValueError(f"unknown pair {name!r}. Fix: one of {names()} or a family in {families()} with parameters.")
+
+
+def _make(name: str, params: Mapping[str, object]) -> Pair:
+    """Call a family's generator, turning unknown parameter names into a ValueError that lists the known ones."""
+    make = _FAMILIES[name].make
+    known = list(inspect.signature(make).parameters)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ValueError(f"family {name!r} has no parameters {unknown}. Fix: use {known}.")
+    return make(**params)

@@ -1,0 +1,218 @@
+"""Exact certification of the counterexample library: every pair's defining properties, and failure when mislabelled.
+
+Everything is exact (number-field arithmetic, counterexamples.certify); nothing here uses dojo.gwl.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+import sympy
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import counterexamples
+from counterexamples import GROUPS, TESTS, ExactGraph, claims
+from counterexamples.certify import (
+    as_exact,
+    certify,
+    congruence,
+    is_symmetry,
+    k_body_multisets,
+    local_isomorphism,
+    neighbourhood_counts,
+    orientation_order,
+)
+from counterexamples.controls import exact_rotation
+from counterexamples.rotsym import rotation_z
+from dojo.graphs import geometric_graph
+
+PAIRS = {p.name: p for p in counterexamples.pairs()}
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_every_claim_of_every_pair_is_certified(name):
+    cert = certify(PAIRS[name])
+    assert cert.ok, str(cert)
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_k_body_multisets_match_the_claims(name):
+    """Equal k-body multisets where a claim says IGWL_(k) does not separate at iteration 1, different where it
+    says it separates at 1 (a claim at t >= 2 or never implies equality at 1)."""
+    pair = PAIRS[name]
+    for group in GROUPS:
+        for k in range(2, 6):
+            ma, mb = k_body_multisets(pair.exact_a, pair.exact_b, k, group)
+            assert (ma == mb) == (pair.claim(f"igwl-{k}", group) != 1), (name, k, group)
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_congruence_exactly_as_labelled(name):
+    """Counterexamples are not congruent (under the groups not in congruent_under); controls, orientation pairs
+    and mirror images are, and the motion found is an exact congruence (re-verified here with sympy)."""
+    pair = PAIRS[name]
+    for group in GROUPS:
+        motion = congruence(pair.exact_a, pair.exact_b, group)
+        assert (motion is not None) == (group in pair.congruent_under), (name, group)
+        if motion is not None:
+            rot, a, b = motion.rotation, pair.exact_a, pair.exact_b
+            assert sympy.simplify(rot.T * rot - sympy.eye(3)) == sympy.zeros(3)
+            assert group == "O(3)" or motion.proper
+            for i, j in enumerate(motion.permutation):
+                image = rot * a.coords.row(i).T + motion.translation
+                assert sympy.simplify(image - b.coords.row(j).T) == sympy.zeros(3, 1)
+                assert a.types[i] == b.types[j]
+            assert {tuple(sorted((motion.permutation[i], motion.permutation[j]))) for i, j in a.edges} == set(b.edges)
+
+
+def test_the_genuine_four_body_pair():
+    pair = counterexamples.load("bodyorder", body=4)
+    for group in GROUPS:
+        for k in (2, 3, 4):
+            ma, mb = k_body_multisets(pair.exact_a, pair.exact_b, k, group)
+            assert ma == mb
+        ma, mb = k_body_multisets(pair.exact_a, pair.exact_b, 5, group)
+        assert ma != mb
+        assert congruence(pair.exact_a, pair.exact_b, group) is None
+
+
+def test_the_original_dojo_four_body_pairs_are_congruent_by_a_proper_rotation():
+    for variant in ("chiral", "nonchiral"):
+        pair = counterexamples.load("dojo4body", variant=variant)
+        motion = congruence(pair.exact_a, pair.exact_b, "SO(3)")
+        assert motion is not None and motion.proper
+        assert pair.is_control
+
+
+@pytest.mark.parametrize("fold", [2, 3, 5, 10])
+def test_rotsym_has_exact_fold_fold_symmetry(fold):
+    pair = counterexamples.load("rotsym", fold=fold)
+    symmetry = rotation_z(2 * sympy.pi / fold)
+    assert is_symmetry(pair.exact_a, symmetry) and is_symmetry(pair.exact_b, symmetry)
+    half = rotation_z(sympy.pi / fold)
+    assert not is_symmetry(pair.exact_a, half)  # so b, which is a turned by half, differs from a as placed
+    turned = ExactGraph(pair.exact_a.coords * half.T, pair.exact_a.edges, pair.exact_a.types)
+    assert congruence(turned, pair.exact_b).rotation == sympy.eye(3)
+    assert orientation_order(pair.exact_a, pair.exact_b, node=0) == fold == pair.orientation_order
+
+
+def test_orientation_order_of_an_odd_turn():
+    pair = counterexamples.load("rotsym", fold=4, turn=sympy.Rational(1, 3))
+    assert orientation_order(pair.exact_a, pair.exact_b, node=0) == 4
+    assert certify(pair).ok
+
+
+def test_local_isomorphism_certifies_the_invariant_blind_spots():
+    for name in ("kchains-5", "onehop-cyclohexane", "chiral-helix"):
+        pair = PAIRS[name]
+        assert local_isomorphism(pair.exact_a, pair.exact_b, "SO(3)") is not None
+    tetra = PAIRS["chiral-tetrahedral"]
+    assert local_isomorphism(tetra.exact_a, tetra.exact_b, "O(3)") is not None
+    assert local_isomorphism(tetra.exact_a, tetra.exact_b, "SO(3)") is None
+    assert local_isomorphism(PAIRS["bodyorder-2"].exact_a, PAIRS["bodyorder-2"].exact_b) is None
+
+
+def _failed(pair) -> set[str]:
+    cert = certify(pair)
+    assert not cert.ok
+    return {c.claim for c in cert.failures()}
+
+
+def test_mislabelled_original_four_body_pair_fails():
+    """The original dojo's claim: a 4-body counterexample (equal 4-body, separated by higher body order)."""
+    control = counterexamples.load("dojo4body", variant="nonchiral")
+    as_published = replace(control, name="dojo4body-as-counterexample", congruent_under=frozenset(),
+                           claims=claims({t: (1 if t in ("igwl-5", "igwl", "gwl") else None) for t in TESTS}))
+    failed = _failed(as_published)
+    assert "not congruent under O(3)" in failed and "not congruent under SO(3)" in failed
+    assert "igwl-5 under O(3) separates at iteration 1" in failed
+    assert "gwl under SO(3) separates at iteration 1" in failed
+
+
+def test_mislabelled_chiral_pair_fails():
+    """A mirror pair claimed to be separated under O(3), where it is congruent."""
+    pair = PAIRS["chiral-tetrahedral"]
+    wrong = replace(pair, congruent_under=frozenset(),
+                    claims=claims({t: (1 if t in ("igwl-4", "igwl-5", "igwl", "gwl") else None) for t in TESTS}))
+    failed = _failed(wrong)
+    assert "not congruent under O(3)" in failed and "igwl-4 under O(3) separates at iteration 1" in failed
+
+
+def test_overclaimed_body_order_fails():
+    """The 3-body pair claimed to defeat 4-body invariants too."""
+    pair = PAIRS["bodyorder-3"]
+    wrong = replace(pair, claims=claims({t: (1 if t in ("igwl-5", "igwl", "gwl") else None) for t in TESTS}))
+    assert _failed(wrong) == {"igwl-4 under O(3) never separates, so not at iteration 1",
+                              "igwl-4 under SO(3) never separates, so not at iteration 1"}
+
+
+def test_wrong_invariant_and_orientation_claims_fail():
+    onehop = PAIRS["onehop-cyclohexane"]
+    wrong = replace(onehop, claims=claims({t: (1 if t in ("igwl", "gwl") else None) for t in TESTS}))
+    assert "igwl under O(3) separates at iteration 1" in _failed(wrong)
+    rot = PAIRS["rotsym-3"]
+    assert _failed(replace(rot, orientation_order=2)) == {"orientation order 2"}
+    kch = PAIRS["kchains-3"]
+    assert "wl under O(3) first separates at 2" in _failed(
+        replace(kch, claims=claims({t: 2 for t in TESTS})))
+
+
+def test_certify_a_users_float_graphs():
+    """Float graphs are certified exactly as given (floats are binary fractions)."""
+    a = geometric_graph([[0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, 3]], [(0, 1), (0, 2), (0, 3)], dtype=torch.float64)
+    b = geometric_graph([[0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, -3]], [(0, 1), (0, 2), (0, 3)], dtype=torch.float64)
+    assert congruence(a, b, "O(3)") is not None and congruence(a, b, "SO(3)") is None
+    ma, mb = k_body_multisets(a, b, 4, "SO(3)")
+    assert ma != mb
+    assert as_exact(a).coords[3, 2] == 3
+
+
+def test_bad_input_is_refused():
+    pair = PAIRS["kchains-2"]
+    with pytest.raises(ValueError, match="k must be"):
+        k_body_multisets(pair.exact_a, pair.exact_b, 6)
+    with pytest.raises(ValueError, match="unknown group"):
+        congruence(pair.exact_a, pair.exact_b, "E(3)")
+    with pytest.raises(ValueError, match="not orthogonal"):
+        is_symmetry(pair.exact_a, sympy.diag(2, 1, 1))
+    with pytest.raises(ValueError, match="algebraic"):
+        neighbourhood_counts(ExactGraph([[0, 0, 0], [sympy.pi, 0, 0]], [(0, 1)], [0, 0]), pair.exact_b)
+    with pytest.raises(ValueError, match="expected a counterexamples.Pair"):
+        certify(pair.exact_a)
+    with pytest.raises(ValueError, match="chiral"):
+        counterexamples.load("controls", source="chiral-tetrahedral")
+
+
+points = st.lists(st.tuples(*[st.integers(-3, 3)] * 3), min_size=3, max_size=6, unique=True)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(points=points, seed=st.integers(0, 10**6), reflect=st.booleans())
+def test_certificates_are_invariant_under_exact_rigid_motions(points, seed, reflect):
+    """A rotated (or reflected), translated, relabelled copy: congruent, equal invariants, a local isomorphism."""
+    rng = random.Random(seed)
+    n = len(points)
+    edges = [(i, i + 1) for i in range(n - 1)] + [(0, n - 1)] * (n > 3)
+    graph = ExactGraph(points, edges, [i % 2 for i in range(n)])
+    rot = exact_rotation(rng, reflect)
+    perm = list(range(n))
+    rng.shuffle(perm)
+    moved = graph.coords * rot.T + sympy.ones(n, 1) * sympy.Matrix([[1, sympy.Rational(-2, 3), 5]])
+    coords, types = [None] * n, [None] * n
+    for i, p in enumerate(perm):
+        coords[p], types[p] = list(moved.row(i)), graph.types[i]
+    copy = ExactGraph(coords, [(perm[i], perm[j]) for i, j in graph.edges], types)
+    assert congruence(graph, copy, "O(3)") is not None
+    for k in (2, 3, 4):
+        ma, mb = k_body_multisets(graph, copy, k, "O(3)")
+        assert ma == mb
+    assert all(x == y for x, y in neighbourhood_counts(graph, copy, "O(3)"))
+    assert local_isomorphism(graph, copy, "O(3)") is not None
+    if not reflect:
+        assert congruence(graph, copy, "SO(3)") is not None
+        ma, mb = k_body_multisets(graph, copy, 4, "SO(3)")
+        assert ma == mb
