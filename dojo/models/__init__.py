@@ -48,3 +48,5 @@ def build(name: str, **config: object) -> GeometricModel:
     return cls(**config)
 
 from dojo.models import egnn  # noqa: E402,F401  (registers "egnn")
+from dojo.models import gvp  # noqa: E402,F401  (registers "gvp")
+from dojo.models import painn  # noqa: E402,F401  (registers "painn")

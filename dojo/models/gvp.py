@@ -1,0 +1,204 @@
+"""GVP-GNN: message passing with geometric vector perceptrons on scalar and vector channels."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from torch_geometric.nn.models.schnet import GaussianSmearing
+from torch_geometric.utils import scatter
+
+from dojo.models import register
+from dojo.models._cartesian import as_irreps, edge_vectors, safe_norm
+from dojo.models.base import GeometricModel, ModelInfo
+
+__all__ = ["GVPGNN"]
+
+
+@register("gvp")
+class GVPGNN(GeometricModel):
+    r"""GVP-GNN of Jing, Eismann, Suriana, Townshend and Dror, "Learning from Protein Structure with Geometric
+    Vector Perceptrons", ICLR 2021 (https://arxiv.org/abs/2009.01411), Section 3 and Algorithm 1; by default with
+    the vector gating of Jing, Eismann, Soni and Dror, "Equivariant Graph Neural Networks for 3D Macromolecular
+    Structure", 2021 (https://arxiv.org/abs/2106.03843).
+
+    A node carries scalars ``s`` (``hidden``) and vector channels ``V`` (``vector_dim``), an edge scalars (a
+    Gaussian expansion of its length) and vectors (its unit direction ``x_ij / |x_ij|``), both embedded by a
+    :class:`GVP`. A GVP maps ``(s, V)`` to ``(s', V')``:
+
+    .. math::
+        V_h = W_h V, \quad V_\mu = W_\mu V_h, \quad s_m = W_m [s, \lVert V_h \rVert] + b, \quad s' = \sigma(s_m), \\
+        V' = \sigma^+(\lVert V_\mu \rVert) \odot V_\mu
+        \quad\text{or, vector-gated,}\quad V' = \sigma_g(W_g \sigma^+(s_m) + b_g) \odot V_\mu
+
+    with ``sigma = ReLU`` and ``sigma^+ = sigma_g = sigmoid``, norms taken per vector channel. Each layer is
+
+    .. math::
+        h_m^{(j \to i)} &= g\big([h_V^{(j)}, h_E^{(j \to i)}]\big) \\
+        h_V^{(i)} &\leftarrow \mathrm{LayerNorm}\big(h_V^{(i)} + \tfrac{1}{k'} \textstyle\sum_{j} h_m^{(j \to i)}\big) \\
+        h_V^{(i)} &\leftarrow \mathrm{LayerNorm}\big(h_V^{(i)} + g_{ff}(h_V^{(i)})\big)
+
+    with ``g`` three GVPs (the last without activations), ``g_ff`` two GVPs through ``(4 hidden, 2 vector_dim)``
+    channels, and ``k'`` the number of neighbours. A final LayerNorm and a GVP to scalars only (the paper's
+    ``W_out``) make the node-wise invariant features, reading the vectors through their norms. Node scalars start
+    as an embedding of the node type, node vectors at zero.
+
+    Body order: a GVP's norms of mixed vector channels hold inner products of a neighbour's vectors with the edge
+    direction (angles), so a layer is 3-body; vector channels carry orientation between layers, so GVP-GNN is
+    bounded by GWL. No cross products: O(3). ``node_features`` returns ``W_out``'s scalars (``"hiddenx0e"``) and
+    the last layer's vectors (``"vector_dimx1o"``).
+
+    Deviations from the papers, all from what the dojo's graphs hold: node and edge inputs are the node type and
+    the edge geometry only (no protein features such as dihedrals or sequence offsets); edges' Gaussians are PyG's
+    ``GaussianSmearing`` (16 on ``[0, 20]``, width the spacing; the authors' code uses width 20/16); the message
+    reads ``h_V^{(j)}`` and the edge, as the paper's equation does (the authors' code also reads ``h_V^{(i)}``);
+    no dropout (a regulariser, not part of what the layers can express).
+
+    Parameters
+    ----------
+    in_dim : int
+        Number of node types.
+    out_dim : int
+        Output dimension of the head.
+    num_layers : int
+        Number of GVP-GNN layers (3 in the papers).
+    hidden : int
+        Node scalar channels (100 in the papers).
+    equivariant_pred : bool
+        Whether the head also reads the pooled vector channels.
+    pool : "sum" or "mean"
+        Graph pooling.
+    vector_dim : int
+        Node vector channels (16 in the papers).
+    edge_dims : (int, int)
+        Edge scalar and vector channels after embedding ((32, 1) in the papers).
+    num_rbf : int
+        Gaussians in the expansion of edge lengths on ``[0, 20]`` (16 in the papers).
+    vector_gate : bool
+        Gate vectors by the scalars (the 2021 variant, default) instead of by their own norms (the ICLR paper).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, num_layers: int = 3, hidden: int = 100,
+                 equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum", vector_dim: int = 16,
+                 edge_dims: tuple[int, int] = (32, 1), num_rbf: int = 16, vector_gate: bool = True) -> None:
+        super().__init__(out_dim, equivariant_pred, pool)
+        node_dims = (hidden, vector_dim)
+        self.vector_dim = vector_dim
+        self.embedding = nn.Embedding(in_dim, hidden)
+        self.rbf = GaussianSmearing(0.0, 20.0, num_rbf)
+        self.edge_embedding = GVP((num_rbf, 1), tuple(edge_dims), activations=False, vector_gate=vector_gate)
+        self.layers = nn.ModuleList(GVPConvLayer(node_dims, tuple(edge_dims), vector_gate) for _ in range(num_layers))
+        self.out_norm = GVPLayerNorm(hidden)
+        self.out = GVP(node_dims, (hidden, 0), vector_gate=vector_gate)
+        self._build_head(f"{hidden}x0e", f"{vector_dim}x1o")
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            name="GVP-GNN", kind="equivariant", body_order=3, tensor_order=1, group="O(3)", bounded_by="gwl",
+            reference="Jing et al., ICLR 2021, arXiv 2009.01411 (vector gating: arXiv 2106.03843)")
+
+    def node_features(self, batch: Data) -> tuple[Tensor, Tensor]:
+        _, dist, unit = edge_vectors(batch.pos, batch.edge_index)
+        edge_s, edge_v = self.edge_embedding(self.rbf(dist), unit.unsqueeze(-1))
+        s = self.embedding(batch.z)
+        # Vector channels are kept as [N, 3, C] so that the channel-mixing maps act on the last axis.
+        v = s.new_zeros(s.size(0), 3, self.vector_dim)
+        for layer in self.layers:
+            s, v = layer(s, v, edge_s, edge_v, batch.edge_index)
+        scalars, _ = self.out(*self.out_norm(s, v))
+        return scalars, as_irreps(v.transpose(1, 2))
+
+
+class GVP(nn.Module):
+    """A geometric vector perceptron ``(s, V) -> (s', V')`` on ``[N, si]`` scalars and ``[N, 3, vi]`` vectors.
+
+    ``activations=False`` leaves out ``sigma`` and ``sigma^+`` (the vector gate, if any, still applies, as in the
+    authors' code); ``out_dims[1] = 0`` makes a GVP to scalars only, which returns ``None`` as vectors.
+    """
+
+    def __init__(self, in_dims: tuple[int, int], out_dims: tuple[int, int], activations: bool = True,
+                 vector_gate: bool = True) -> None:
+        super().__init__()
+        (si, vi), (so, vo) = in_dims, out_dims
+        h = max(vi, vo)
+        self.activations = activations
+        self.w_h = nn.Linear(vi, h, bias=False)
+        self.w_m = nn.Linear(si + h, so)
+        self.w_mu = nn.Linear(h, vo, bias=False) if vo else None
+        self.w_g = nn.Linear(so, vo) if vo and vector_gate else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for layer in (self.w_h, self.w_m, self.w_mu, self.w_g):
+            if layer is not None:
+                layer.reset_parameters()
+
+    def forward(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor | None]:
+        v_h = self.w_h(v)
+        s_m = self.w_m(torch.cat([s, safe_norm(v_h, dim=-2)], dim=-1))
+        s_out = torch.relu(s_m) if self.activations else s_m
+        if self.w_mu is None:
+            return s_out, None
+        v_mu = self.w_mu(v_h)
+        if self.w_g is not None:
+            gate = self.w_g(torch.sigmoid(s_m) if self.activations else s_m)
+            return s_out, v_mu * torch.sigmoid(gate).unsqueeze(-2)
+        if self.activations:
+            return s_out, v_mu * torch.sigmoid(safe_norm(v_mu, dim=-2, keepdim=True))
+        return s_out, v_mu
+
+
+class GVPLayerNorm(nn.Module):
+    """LayerNorm of the scalars; vectors divided by the root-mean-square norm of their channels (no parameters)."""
+
+    def __init__(self, scalar_dim: int) -> None:
+        super().__init__()
+        self.scalar_norm = nn.LayerNorm(scalar_dim)
+
+    def reset_parameters(self) -> None:
+        self.scalar_norm.reset_parameters()
+
+    def forward(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        rms = safe_norm(v, dim=-2, keepdim=True).square().mean(dim=-1, keepdim=True).sqrt()
+        return self.scalar_norm(s), v / rms
+
+
+class GVPConvLayer(nn.Module):
+    """One GVP-GNN layer: mean of three-GVP messages, then a two-GVP feed-forward, each residual + LayerNorm."""
+
+    def __init__(self, node_dims: tuple[int, int], edge_dims: tuple[int, int], vector_gate: bool = True) -> None:
+        super().__init__()
+        (ns, nv), (es, ev) = node_dims, edge_dims
+        hidden_dims = (4 * ns, 2 * nv)
+        self.message = nn.ModuleList([
+            GVP((ns + es, nv + ev), node_dims, vector_gate=vector_gate),
+            GVP(node_dims, node_dims, vector_gate=vector_gate),
+            GVP(node_dims, node_dims, activations=False, vector_gate=vector_gate),
+        ])
+        self.feedforward = nn.ModuleList([
+            GVP(node_dims, hidden_dims, vector_gate=vector_gate),
+            GVP(hidden_dims, node_dims, activations=False, vector_gate=vector_gate),
+        ])
+        self.norms = nn.ModuleList([GVPLayerNorm(ns), GVPLayerNorm(ns)])
+
+    def reset_parameters(self) -> None:
+        for module in (*self.message, *self.feedforward, *self.norms):
+            module.reset_parameters()
+
+    def forward(self, s: Tensor, v: Tensor, edge_s: Tensor, edge_v: Tensor, edge_index: Tensor
+                ) -> tuple[Tensor, Tensor]:
+        j, i = edge_index
+        ms, mv = torch.cat([s[j], edge_s], dim=-1), torch.cat([v[j], edge_v], dim=-1)
+        for gvp in self.message:
+            ms, mv = gvp(ms, mv)
+        # One scatter for both: the scalar and the (flattened) vector messages side by side.
+        delta = scatter(torch.cat([ms, mv.flatten(1)], dim=-1), i, dim=0, dim_size=s.size(0), reduce="mean")
+        ds, dv = delta.split([s.size(1), v[0].numel()], dim=-1)
+        s, v = self.norms[0](s + ds, v + dv.view_as(v))
+        fs, fv = s, v
+        for gvp in self.feedforward:
+            fs, fv = gvp(fs, fv)
+        return self.norms[1](s + fs, v + fv)
