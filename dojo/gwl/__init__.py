@@ -13,6 +13,7 @@ shared refinement loop in :mod:`~dojo.gwl.refinement`, neighbourhood moments in 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import torch
@@ -90,7 +91,7 @@ def distinguish(
     if isinstance(a, Pair):
         if b is not None:
             raise ValueError("distinguish(pair, b): give either a Pair or two graphs. Fix: distinguish(pair, test=...).")
-        a, b = (a.exact_a, a.exact_b) if exact else a.graphs(torch.float64)
+        a, b = (a.exact_a, a.exact_b) if exact else _float64_views(a)
     if b is None:
         raise ValueError("distinguish needs two graphs. Fix: distinguish(a, b, ...) or distinguish(pair, ...).")
     runner = _refiner([a, b], test, group, exact, tol)
@@ -125,6 +126,16 @@ def colors(
     """
     history = refine(_refiner([graph], test, group, exact, tol), _check_iterations(iterations))
     return torch.tensor(history[-1][0], dtype=torch.long)
+
+
+_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _float64_views(pair: Pair) -> tuple[Data, Data]:
+    """A pair's float64 graphs, evaluated from the exact coordinates once per pair (sympy evaluation is slow)."""
+    if pair not in _VIEWS:
+        _VIEWS[pair] = pair.graphs(torch.float64)
+    return _VIEWS[pair]
 
 
 def parse_test(test: str) -> int | None:

@@ -109,19 +109,22 @@ class Arithmetic(ABC):
         return [_rebuild(e, ids) for e in encodings]
 
 
-def _collect(node, out: list) -> None:
-    if isinstance(node, tuple):
-        for child in node:
+def _collect(node: tuple, out: list) -> None:
+    for child in node:
+        kind = type(child)
+        if kind is tuple or kind is Bag:
             _collect(child, out)
-    elif not isinstance(node, int):
-        out.append(node)
+        elif kind is not int:
+            out.append(child)
 
 
-def _rebuild(node, ids):
-    if isinstance(node, tuple):
-        items = [_rebuild(child, ids) for child in node]
-        return tuple(sorted(items)) if isinstance(node, Bag) else tuple(items)
-    return node if isinstance(node, int) else next(ids)
+def _rebuild(node: tuple, ids) -> tuple:
+    items = [_rebuild(child, ids) if type(child) in _NESTED else (child if type(child) is int else next(ids))
+             for child in node]
+    return tuple(sorted(items)) if type(node) is Bag else tuple(items)
+
+
+_NESTED = (tuple, Bag)
 
 
 class FloatArithmetic(Arithmetic):
