@@ -47,6 +47,9 @@ def build(name: str, **config: object) -> GeometricModel:
         raise ValueError(f"{name}: unknown options {sorted(unknown)}. Fix: use some of {sorted(accepted)}.")
     return cls(**config)
 
+from dojo.models import schnet  # noqa: E402,F401  (registers "schnet")
+from dojo.models import dimenet  # noqa: E402,F401  (registers "dimenet")
+from dojo.models import spherenet  # noqa: E402,F401  (registers "spherenet")
 from dojo.models import egnn  # noqa: E402,F401  (registers "egnn")
 from dojo.models import gvp  # noqa: E402,F401  (registers "gvp")
 from dojo.models import painn  # noqa: E402,F401  (registers "painn")
