@@ -195,7 +195,8 @@ class Pair:
         return f"{self.name} ({self.family}): {self.exact_a.num_nodes}+{self.exact_b.num_nodes} nodes; {sep or 'never'}"
 
     def plot(self, path: str | None = None, dtype: torch.dtype = torch.float64):
-        """Render both graphs side by side in 3D (nodes coloured by type, edges as lines); save to ``path``.
+        """Render both graphs side by side in 3D (nodes coloured by type and numbered, edges as lines, equal
+        scale on all axes so angles look right); save to ``path`` if given.
 
         Returns the matplotlib Figure.
         """
@@ -204,19 +205,25 @@ class Pair:
         if path is not None:
             matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
-        fig = plt.figure(figsize=(9, 4.5))
+        fig = plt.figure(figsize=(10, 5))
         graphs = self.graphs(dtype)
-        lo = torch.cat([g.pos for g in graphs]).min(0).values.tolist()
-        hi = torch.cat([g.pos for g in graphs]).max(0).values.tolist()
+        half = max(float((g.pos.max(0).values - g.pos.min(0).values).max()) for g in graphs) / 2 + 1e-9
         for k, (label, g) in enumerate(zip("ab", graphs)):
             ax = fig.add_subplot(1, 2, k + 1, projection="3d")
             p = g.pos.numpy()
             for i, j in g.edge_index.t().tolist():
                 if i < j:
                     ax.plot(*p[[i, j]].T, color="0.5", lw=1)
-            ax.scatter(*p.T, c=g.z.numpy(), cmap="tab10", vmin=0, vmax=9, s=40, depthshade=False)
-            ax.set(xlim=(lo[0], hi[0] + 1e-9), ylim=(lo[1], hi[1] + 1e-9), zlim=(lo[2], hi[2] + 1e-9))
+            ax.scatter(*p.T, c=g.z.numpy(), cmap="tab10", vmin=0, vmax=9, s=50, depthshade=False)
+            for i, xyz in enumerate(p):
+                ax.text(*xyz, f" {i}", fontsize=8)
+            centre = g.pos.mean(0)  # each panel centred on its own graph, both at the same scale
+            ax.set(xlim=(centre[0] - half, centre[0] + half), ylim=(centre[1] - half, centre[1] + half),
+                   zlim=(centre[2] - half, centre[2] + half), xlabel="x", ylabel="y", zlabel="z")
+            for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+                axis.set_major_locator(MaxNLocator(4))
             ax.set_box_aspect((1, 1, 1))
             ax.set_title(f"{self.name}: {label}")
         fig.tight_layout()
