@@ -8,10 +8,13 @@ distances only (bounded by IGWL_(2): blind to k-chains at any depth) and ``Vecto
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
+import sympy
 import torch
 import torch.nn.functional as F
+from e3nn import o3
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 from torch_geometric.utils import scatter
@@ -20,7 +23,9 @@ import counterexamples
 from dojo import models
 from dojo.models.base import GeometricModel, ModelInfo, mlp
 from dojo.protocols import separate, train
+from dojo.protocols.separate import unrotate
 from dojo.protocols.train import fit
+from dojo.transforms import random_rotation
 
 
 class DistanceNet(GeometricModel):
@@ -82,6 +87,15 @@ KCHAINS = counterexamples.load("kchains", k=4)
 ZOO = models.names()
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine torch's thread pool spins and slows small graphs 10x."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_distance_model_never_separates_kchains_and_vector_model_does_from_gwl_depth():
     for layers in (2, 3, 4):
         blind = separate(KCHAINS, DistanceNet, {"num_layers": layers}, inits=3)
@@ -137,3 +151,45 @@ def test_train_is_fresh_per_seed_deterministic_and_learns_what_the_model_can_see
     assert seeing == train(KCHAINS, VectorNet, {"num_layers": 3, "hidden": 16}, seeds=6, epochs=40)
     assert len(set(seeing.accuracies)) > 1 or seeing.mean == 100.0  # fresh models: seeds differ
     assert seeing.mean > 50.0
+
+
+@pytest.mark.parametrize("proper", [True, False])
+def test_unrotate_inverts_the_embedding_irreps_action(proper):
+    irreps = o3.Irreps("3x0e + 2x1o + 0o + 2x2e + 3e")
+    gen = torch.Generator().manual_seed(1)
+    rotations = torch.stack([random_rotation(gen, proper=proper) for _ in range(4)])
+    emb = torch.randn(4, irreps.dim, generator=gen, dtype=torch.float64)
+    moved = torch.stack([irreps.D_from_matrix(r) @ e for r, e in zip(rotations, emb)])
+    assert torch.allclose(unrotate(moved, irreps, rotations), emb, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_no_zoo_model_separates_beyond_its_bounding_test_on_kchains(name):
+    """An upper bound must hold: below GWL's depth (2 layers) nothing separates; invariant models never do."""
+    for layers in (2, 4):
+        result = separate(KCHAINS, name, {"num_layers": layers}, inits=2, copies=4)
+        bound = models.build(name, in_dim=1, out_dim=2, num_layers=layers).info.bounded_by
+        if layers == 2 or bound != "gwl":
+            assert result.fraction == 0.0, (layers, result)
+
+
+def test_equivariant_task_compares_orientation_with_shared_rotations():
+    """A graph against a rotated copy of itself: invisible to invariant embeddings, visible to vectors."""
+    graph = KCHAINS.exact_a
+    turned = counterexamples.ExactGraph(graph.coords * sympy.Matrix([[0, -1, 0], [1, 0, 0], [0, 0, 1]]).T,
+                                        graph.edges, graph.types)
+    pair = dataclasses.replace(KCHAINS, name="turned", task="equivariant", exact_b=turned,
+                               congruent_under=frozenset(counterexamples.GROUPS),
+                               claims=counterexamples.claims({t: None for t in counterexamples.TESTS}))
+    assert separate(pair, VectorNet, {"num_layers": 2}, inits=2).fraction == 1.0
+    same = dataclasses.replace(pair, exact_b=graph)
+    assert separate(same, VectorNet, {"num_layers": 2}, inits=2).fraction == 0.0
+    with pytest.raises(ValueError, match="invariant"):
+        separate(pair, DistanceNet, {"num_layers": 1})
+
+
+def test_bad_settings_are_rejected():
+    with pytest.raises(ValueError, match="copies"):
+        separate(KCHAINS, DistanceNet, copies=1)
+    with pytest.raises(ValueError, match="seeds"):
+        train(KCHAINS, DistanceNet, seeds=0)

@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
+from e3nn import o3
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
@@ -46,7 +47,7 @@ from dojo.models.base import GeometricModel
 from dojo.protocols.common import ModelSpec, pair_graphs, pair_options, untrained
 from dojo.transforms import permute, random_rotation, rigid_motion
 
-__all__ = ["THRESHOLD", "FLOOR", "Separation", "separate", "embedding_distances"]
+__all__ = ["THRESHOLD", "FLOOR", "Separation", "separate", "embedding_distances", "unrotate"]
 
 #: An initialisation separates the pair when the smallest gap between the graphs exceeds this many spreads.
 THRESHOLD = 10.0
@@ -95,6 +96,22 @@ def _moved_copies(graph: Data, rotations: list[Tensor], generator: torch.Generat
     return out
 
 
+def unrotate(emb: Tensor, irreps: o3.Irreps, rotations: Tensor) -> Tensor:
+    """``D(R_r)^T emb[r]`` for every row: embeddings of moved copies brought back to the original frame.
+
+    One batched Wigner matrix per distinct irrep, applied to all its copies (``Irreps.D_from_matrix`` would build
+    the full block-diagonal matrix per rotation, which dominates the cost for wide embeddings).
+    """
+    out, start = torch.empty_like(emb), 0
+    wigner = {ir: ir.D_from_matrix(rotations).to(emb.dtype) for _, ir in irreps}
+    for mul, ir in irreps:
+        stop = start + mul * ir.dim
+        block = emb[:, start:stop].reshape(-1, mul, ir.dim)
+        out[:, start:stop] = torch.einsum("rji,rmj->rmi", wigner[ir], block).reshape(-1, mul * ir.dim)
+        start = stop
+    return out
+
+
 def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, shared_rotation: bool,
                         generator: torch.Generator) -> tuple[float, float, float]:
     """Embed ``copies`` moved copies of ``a`` and of ``b`` in one batch; return ``(gap, within, scale)``.
@@ -114,8 +131,7 @@ def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, sh
     graphs = _moved_copies(a, rot_a, generator) + _moved_copies(b, rot_b, generator)
     with torch.no_grad():
         emb = model.embed(Batch.from_data_list(graphs)).double()
-    wigner = torch.stack([model.embed_irreps.D_from_matrix(r).double() for r in rot_a + rot_b])
-    emb = torch.einsum("rji,rj->ri", wigner, emb)  # D(R)^T e: back to the original frame
+    emb = unrotate(emb, model.embed_irreps, torch.stack(rot_a + rot_b))
     emb_a, emb_b = emb[:copies], emb[copies:]
     within = max(torch.pdist(emb_a).max().item(), torch.pdist(emb_b).max().item())
     gap = torch.cdist(emb_a, emb_b).min().item()
