@@ -21,7 +21,7 @@ from torch_geometric.data import Data
 
 from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair
 from dojo.graphs import check_graph
-from dojo.gwl.arithmetic import arithmetic
+from dojo.gwl.arithmetic import Arithmetic, arithmetic
 from dojo.gwl.gwl import GWL
 from dojo.gwl.igwl import IGWL
 from dojo.gwl.igwl_k import IGWLk
@@ -88,13 +88,15 @@ def distinguish(
     >>> distinguish(left, right, test="igwl-4", group="SO(3)").iteration  # handedness of the 4-body term
     1
     """
+    arith = None  # built by _refiner unless the pair has one already
     if isinstance(a, Pair):
         if b is not None:
             raise ValueError("distinguish(pair, b): give either a Pair or two graphs. Fix: distinguish(pair, test=...).")
-        a, b = (a.exact_a, a.exact_b) if exact else _float64_views(a)
+        pair, (a, b) = a, ((a.exact_a, a.exact_b) if exact else _float64_views(a))
+        arith = _pair_arithmetic(pair, [a, b], exact) if tol is None else None
     if b is None:
         raise ValueError("distinguish needs two graphs. Fix: distinguish(a, b, ...) or distinguish(pair, ...).")
-    runner = _refiner([a, b], test, group, exact, tol)
+    runner = _refiner([a, b], test, group, exact, tol, arith)
     return verdict(test, group, exact, refine(runner, _check_iterations(max_iter), stop_when_separated=True))
 
 
@@ -129,6 +131,8 @@ def colors(
 
 
 _VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Per pair, the arithmetic of each mode: its memoised products serve every test run on the pair.
+_ARITHMETIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _float64_views(pair: Pair) -> tuple[Data, Data]:
@@ -136,6 +140,14 @@ def _float64_views(pair: Pair) -> tuple[Data, Data]:
     if pair not in _VIEWS:
         _VIEWS[pair] = pair.graphs(torch.float64)
     return _VIEWS[pair]
+
+
+def _pair_arithmetic(pair: Pair, graphs: list[Graph], exact: bool) -> Arithmetic:
+    """The pair's arithmetic in this mode, built once (its memoised products serve every test)."""
+    cache = _ARITHMETIC.setdefault(pair, {})
+    if exact not in cache:
+        cache[exact] = arithmetic(graphs, exact)
+    return cache[exact]
 
 
 def parse_test(test: str) -> int | None:
@@ -154,7 +166,8 @@ def _check_iterations(value: int | None) -> int | None:
     return value
 
 
-def _refiner(graphs: Sequence[Graph], test: str, group: str, exact: bool, tol: float | None) -> Refiner:
+def _refiner(graphs: Sequence[Graph], test: str, group: str, exact: bool, tol: float | None,
+             arith: Arithmetic | None = None) -> Refiner:
     k = parse_test(test)
     if group not in GROUPS:
         raise ValueError(f"unknown group {group!r}. Fix: one of {GROUPS}.")
@@ -164,7 +177,7 @@ def _refiner(graphs: Sequence[Graph], test: str, group: str, exact: bool, tol: f
     adjacency = [neighbours(g) for g in checked]
     if test == "wl":
         return WL(types, adjacency)
-    arith = arithmetic(graphs, exact, tol)
+    arith = arith or arithmetic(graphs, exact, tol)
     chiral = group == "SO(3)"
     if k is not None:
         return IGWLk(types, adjacency, arith, chiral, k)

@@ -233,11 +233,10 @@ class ExactArithmetic(Arithmetic):
 
 def _canonical(x) -> Hashable:
     """A hashable, totally ordered key of an exact number (ints pass through: they are labels)."""
-    if isinstance(x, ANP):
-        return (1, tuple(x.to_list()))
     if isinstance(x, int):
         return (0, x)
-    return (1, (x,))
+    coefficients = x.to_list() if isinstance(x, ANP) else (x,)
+    return (1, tuple((int(c.numerator), int(c.denominator)) for c in coefficients))
 
 
 def _atoms(expr: sympy.Expr) -> Iterable[sympy.Expr]:
