@@ -657,6 +657,10 @@ class Certificate:
                           *(f"  {c}" for c in self.checks)])
 
 
+def _when(iteration: int | None) -> str:
+    return "never separates" if iteration is None else f"first separates at iteration {iteration}"
+
+
 def _iteration_one(claim: int | None, equal: bool, test: str, group: str, what: str) -> Check | None:
     """The check a claim implies for iteration-1 information (``None`` for claims at 0, checked with the types)."""
     if claim == 0:
@@ -664,8 +668,7 @@ def _iteration_one(claim: int | None, equal: bool, test: str, group: str, what: 
     if claim == 1:
         return Check(f"{test} under {group} separates at iteration 1", not equal,
                      f"{what} {'are equal' if equal else 'differ'}")
-    when = "never separates" if claim is None else f"first separates at iteration {claim}"
-    return Check(f"{test} under {group} {when}, so not at iteration 1", equal,
+    return Check(f"{test} under {group} {_when(claim)}, so not at iteration 1", equal,
                  f"{what} {'are equal' if equal else 'differ'}")
 
 
@@ -696,8 +699,8 @@ def certify(pair: Pair) -> Certificate:
                         f"type multisets {'equal' if same_types else 'differ'}; claimed at 0: {at_zero or 'none'}"))
     wl = wl_separation(a, b)
     for g in GROUPS:
-        checks.append(Check(f"wl under {g} first separates at {pair.claim('wl', g)}", wl == pair.claim("wl", g),
-                            f"exact colour refinement separates at {wl}"))
+        checks.append(Check(f"wl under {g} {_when(pair.claim('wl', g))}", wl == pair.claim("wl", g),
+                            f"exact colour refinement {_when(wl)}"))
     for g in GROUPS:
         for k in range(2, MAX_BODY + 1):
             ka, kb = k_body_multisets(a, b, k, g)

@@ -157,7 +157,7 @@ def test_wrong_invariant_and_orientation_claims_fail():
     rot = PAIRS["rotsym-3"]
     assert _failed(replace(rot, orientation_order=2)) == {"orientation order 2"}
     kch = PAIRS["kchains-3"]
-    assert "wl under O(3) first separates at 2" in _failed(
+    assert "wl under O(3) first separates at iteration 2" in _failed(
         replace(kch, claims=claims({t: 2 for t in TESTS})))
 
 
