@@ -1,0 +1,138 @@
+"""The invariant models (SchNet, DimeNet++, SphereNet) and their parts: bases, triplets, torsions."""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from scipy.special import spherical_jn
+from torch_geometric.data import Batch
+from torch_geometric.nn.models.dimenet import BesselBasisLayer, SphericalBasisLayer
+
+from dojo import models
+from dojo.graphs import geometric_graph, radius_edges
+from dojo.models._directional import legendre, safe_unit, triplets
+from dojo.models.radial import BesselBasis, SphericalBesselBasis, spherical_bessel, spherical_bessel_zeros
+from dojo.models.spherenet import torsions
+from dojo.transforms import rigid_motion
+
+INVARIANT = ["schnet", "dimenet", "spherenet"]
+
+
+def small(name: str, **config) -> models.GeometricModel:
+    torch.manual_seed(0)
+    return models.build(name, **{"in_dim": 3, "out_dim": 2, "num_layers": 2, "hidden": 8, **config}).double().eval()
+
+
+def embed(model: models.GeometricModel, graph) -> torch.Tensor:
+    with torch.no_grad():
+        return model.embed(Batch.from_data_list([graph]))
+
+
+def test_spherical_bessel_matches_mpmath_from_zero_to_far_in_float64_and_float32():
+    x = [0.0, 1e-8, 1e-3, 0.1, 0.5, 0.99, 1.0, 1.5, 2.9, 3.1, 5.0, 6.99, 7.0, 12.3, 25.0]
+    exact = torch.tensor([[float(mpmath.sqrt(mpmath.pi / (2 * mpmath.mpf(v))) * mpmath.besselj(l + 0.5, v))
+                           if v else float(l == 0) for l in range(7)] for v in x], dtype=torch.float64)
+    assert (spherical_bessel(6, torch.tensor(x, dtype=torch.float64)) - exact).abs().max() < 1e-13
+    assert (spherical_bessel(6, torch.tensor(x, dtype=torch.float32)).double() - exact).abs().max() < 1e-6
+
+
+def test_spherical_bessel_gradient_is_finite_and_correct_at_zero():
+    x = torch.tensor([0.0, 0.5, 1.0, 4.0, 9.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: spherical_bessel(6, t), (x,))
+
+
+def test_bessel_zeros_are_zeros():
+    zeros = spherical_bessel_zeros(6, 6)
+    for l, row in enumerate(zeros):
+        assert abs(spherical_jn(l, row)).max() < 1e-12
+        assert (row[1:] > row[:-1]).all() and row[0] > l  # increasing, the first one past l
+    assert torch.allclose(torch.tensor(zeros[0]), math.pi * torch.arange(1, 7, dtype=torch.float64))
+
+
+def test_bases_agree_with_pyg_dimenet_where_pyg_is_accurate_and_stay_finite_at_zero():
+    """Ours = PyG's up to the factor 1/d that PyG's envelope adds (and we leave out of the spherical basis)."""
+    dist = torch.linspace(1.0, 4.9, 20, dtype=torch.float64)
+    angle = torch.linspace(0.0, math.pi, 20, dtype=torch.float64)
+    idx = torch.arange(20)
+    rbf = BesselBasis(6, cutoff=5.0).double()
+    assert torch.allclose(rbf(dist), BesselBasisLayer(6, cutoff=5.0).double()(dist), rtol=1e-10, atol=1e-10)
+    ours = SphericalBesselBasis(4, 3, cutoff=5.0).double()(dist) * legendre(torch.cos(angle), 4).unsqueeze(-1)
+    theirs = SphericalBasisLayer(4, 3, cutoff=5.0)(dist, angle, idx).view(20, 4, 3)
+    assert torch.allclose(ours * 5.0 / dist.view(-1, 1, 1), theirs, rtol=1e-5, atol=1e-5)  # PyG's zeros are float32
+    at_zero = SphericalBesselBasis(7, 6, cutoff=5.0)(torch.zeros(1))
+    assert torch.isfinite(at_zero).all() and torch.isfinite(rbf(torch.zeros(1, dtype=torch.float64))).all()
+    assert SphericalBesselBasis(7, 6, cutoff=5.0)(torch.tensor([5.0])).abs().max() == 0
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_triplets_are_all_two_paths(seed):
+    g = torch.Generator().manual_seed(seed)
+    pos = 2 * torch.randn(8, 3, generator=g)
+    edge_index = radius_edges(pos, 3.0)
+    idx_kj, idx_ji = triplets(edge_index, 8)
+    edges = edge_index.t().tolist()
+    got = sorted((edges[a][0], edges[a][1], edges[b][1]) for a, b in zip(idx_kj.tolist(), idx_ji.tolist()))
+    want = sorted((k, j, i) for k, j in edges for j2, i in edges if j2 == j and i != k)
+    assert got == want
+    assert (idx_ji[1:] >= idx_ji[:-1]).all()  # grouped by edge j -> i, as the torsions need
+
+
+def test_torsion_turns_are_counterclockwise_and_flip_under_a_mirror():
+    # Node 0 with the axis neighbour 1 and three more at 0, 100 and 250 degrees about the axis.
+    angles = [0.0, 100.0, 250.0]
+    ring = [[math.cos(math.radians(a)), math.sin(math.radians(a)), 0.3] for a in angles]
+    pos = torch.tensor([[0, 0, 0], [0, 0, 1.0], *ring], dtype=torch.float64)
+    graph = geometric_graph(pos, [(0, v) for v in range(1, 5)], dtype=torch.float64)
+    for mirror, expected in ((1.0, [100, 150, 110]), (-1.0, [110, 100, 150])):
+        p = graph.pos * torch.tensor([mirror, 1.0, 1.0], dtype=torch.float64)
+        j, i = graph.edge_index
+        unit, _ = safe_unit(p[i] - p[j])
+        idx_kj, idx_ji = triplets(graph.edge_index, 5)
+        _, _, phi = torsions(unit, idx_kj, idx_ji)
+        onto_axis = (graph.edge_index[0, idx_ji] == 0) & (graph.edge_index[1, idx_ji] == 1)
+        k = graph.edge_index[0, idx_kj[onto_axis]]
+        got = phi[onto_axis][k.argsort()] * 180 / math.pi
+        assert torch.allclose(got, torch.tensor(expected, dtype=torch.float64)), got
+
+
+def test_collinear_neighbours_give_the_same_embedding_for_mirror_images():
+    """A planar graph with collinear triplets: its mirror image is a rotation of it, so even SphereNet must agree."""
+    pos = [[0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 0, 0], [1, 1, 0], [2, -1, 0], [0, -1.5, 0]]
+    edges = [(0, 1), (1, 2), (2, 3), (1, 4), (2, 5), (0, 6), (0, 2)]
+    graph = geometric_graph(pos, edges, [0, 1, 2, 0, 1, 2, 0], dtype=torch.float64)
+    mirror = rigid_motion(graph, torch.diag(torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64)))
+    for name in INVARIANT:
+        model = small(name, num_layers=3)
+        a, b = embed(model, graph), embed(model, mirror)
+        assert (a - b).abs().max() <= 1e-12 * a.abs().max(), name
+
+
+def test_spherenet_sees_a_chiral_centre_that_dimenet_and_schnet_cannot():
+    """Four distinct neighbours of one node form a chiral centre; its mirror image is a different graph."""
+    pos = [[0, 0, 0], [1, 0.1, 0.2], [-0.3, 1.1, 0.1], [-0.2, -0.4, 1.3], [-0.5, -0.6, -0.9]]
+    graph = geometric_graph(pos, [(0, v) for v in range(1, 5)], [0, 1, 2, 0, 1], dtype=torch.float64)
+    mirror = rigid_motion(graph, -torch.eye(3, dtype=torch.float64))
+    gaps = {name: (embed(small(name), graph) - embed(small(name), mirror)).abs().max().item() for name in INVARIANT}
+    assert gaps["spherenet"] > 1e-4 and gaps["dimenet"] < 1e-12 and gaps["schnet"] < 1e-12, gaps
+
+
+@pytest.mark.parametrize("name", INVARIANT)
+def test_edges_reaching_the_cutoff_are_refused_not_ignored(name):
+    graph = geometric_graph([[0, 0, 0], [3, 0, 0]], [(0, 1)], dtype=torch.float64)
+    embed(small(name, cutoff=3.5), graph)
+    with pytest.raises(ValueError, match="cutoff"):
+        embed(small(name, cutoff=2.0), graph)
+
+
+@pytest.mark.parametrize("name", INVARIANT)
+def test_metadata_matches_the_papers(name):
+    info = small(name).info
+    assert (info.body_order, info.bounded_by, info.group) == {
+        "schnet": (2, "igwl-2", "O(3)"), "dimenet": (3, "igwl-3", "O(3)"), "spherenet": (4, "igwl-4", "SO(3)")}[name]
+    with pytest.raises(ValueError, match="invariant"):
+        small(name, equivariant_pred=True)
