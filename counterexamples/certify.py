@@ -16,7 +16,8 @@ accepted too and taken *exactly*: every float is a binary fraction).
   takes ``a`` onto ``b``, found by search with pruning and verified exactly; ``None`` when there is none.
 * :func:`local_isomorphism` -- a graph isomorphism under which every node's neighbourhood is congruent to its
   image's (with matching neighbours): a certificate that no invariant test (WL, IGWL_(k), IGWL) ever separates.
-* :func:`is_symmetry` and :func:`orientation_order` -- rotational symmetry and spherical-harmonic moments.
+* :func:`maps_onto`, :func:`is_symmetry` and :func:`orientation_order` -- a given motion, rotational symmetry,
+  and spherical-harmonic moments.
 
 :func:`certify` checks a :class:`~counterexamples.pair.Pair`'s claims with all of these and returns a
 :class:`Certificate`. What it can and cannot check: claims about iteration 0 and 1 exactly; "never" for the
@@ -62,6 +63,7 @@ __all__ = [
     "Congruence",
     "congruence",
     "local_isomorphism",
+    "maps_onto",
     "is_symmetry",
     "orientation_order",
     "Check",
@@ -535,6 +537,43 @@ def _neighbour_mapping(ga: _Exact, gb: _Exact, i: int, mapping: dict[int, int]) 
 # -- symmetry and orientation -----------------------------------------------------------------------------------
 
 
+def maps_onto(a: ExactGraph | Data, b: ExactGraph | Data, rotation: sympy.Matrix,
+              translation: sympy.Matrix | None = None) -> tuple[int, ...] | None:
+    """Whether the orthogonal matrix ``rotation`` (about the origin, then ``translation`` if given) maps ``a`` onto
+    ``b`` exactly, with types and edges: the node permutation (node ``i`` of ``a`` to ``perm[i]`` of ``b``) if it
+    does, ``None`` if not.
+
+    Raises ``ValueError`` if ``rotation`` is not an exact orthogonal 3x3 matrix.
+
+    Examples
+    --------
+    >>> from counterexamples import load
+    >>> from counterexamples.rotsym import rotation_z
+    >>> pair = load("rotsym", fold=3)
+    >>> maps_onto(pair.exact_a, pair.exact_b, rotation_z(sympy.pi / 3))
+    (0, 1, 2, 3)
+    """
+    a, b = as_exact(a), as_exact(b)
+    rotation = sympy.Matrix(rotation)
+    shift = sympy.zeros(3, 1) if translation is None else sympy.Matrix(translation)
+    if rotation.shape != (3, 3) or shift.shape != (3, 1):
+        raise ValueError(f"maps_onto: rotation must be 3x3 and translation 3x1, got {rotation.shape}, {shift.shape}.")
+    field = Field(a, b, extra=[*rotation, *shift])
+    rot = [[field.element(rotation[r, c]) for c in range(3)] for r in range(3)]
+    cols = [tuple(rot[r][c] for r in range(3)) for c in range(3)]
+    if not all(field.dot(cols[p], cols[q]) == (field.one if p == q else field.zero) for p in range(3) for q in range(3)):
+        raise ValueError("maps_onto: the matrix is not orthogonal. Fix: pass an exact rotation or reflection.")
+    offset = tuple(field.element(x) for x in shift)
+    where = {(t, p): i for i, (t, p) in enumerate(zip(b.types, field.points(b)))}
+    image = [where.get((t, tuple(x + y for x, y in zip(_apply(rot, p), offset))))
+             for t, p in zip(a.types, field.points(a))]
+    if a.num_nodes != b.num_nodes or None in image or len(set(image)) != a.num_nodes:
+        return None
+    if {tuple(sorted((image[i], image[j]))) for i, j in a.edges} != set(b.edges):
+        return None
+    return tuple(image)
+
+
 def is_symmetry(graph: ExactGraph | Data, rotation: sympy.Matrix) -> bool:
     """Whether the orthogonal matrix ``rotation`` (acting about the origin) maps the graph onto itself, with types
     and edges, exactly.
@@ -548,20 +587,7 @@ def is_symmetry(graph: ExactGraph | Data, rotation: sympy.Matrix) -> bool:
     (True, False)
     """
     graph = as_exact(graph)
-    rotation = sympy.Matrix(rotation)
-    if rotation.shape != (3, 3):
-        raise ValueError(f"is_symmetry: rotation must be 3x3, got {rotation.shape}.")
-    field = Field(graph, extra=list(rotation))
-    rot = [[field.element(rotation[r, c]) for c in range(3)] for r in range(3)]
-    cols = [tuple(rot[r][c] for r in range(3)) for c in range(3)]
-    if not all(field.dot(cols[p], cols[q]) == (field.one if p == q else field.zero) for p in range(3) for q in range(3)):
-        raise ValueError("is_symmetry: the matrix is not orthogonal. Fix: pass an exact rotation or reflection.")
-    points = field.points(graph)
-    where = {(t, p): i for i, (t, p) in enumerate(zip(graph.types, points))}
-    image = [where.get((t, _apply(rot, p))) for t, p in zip(graph.types, points)]
-    if None in image or len(set(image)) != graph.num_nodes:
-        return False
-    return {tuple(sorted((image[i], image[j]))) for i, j in graph.edges} == set(graph.edges)
+    return maps_onto(graph, graph, rotation) is not None
 
 
 def orientation_order(a: ExactGraph | Data, b: ExactGraph | Data, node: int = 0, max_degree: int = 12) -> int | None:
