@@ -117,10 +117,9 @@ def spherical_bessel(l_max: int, x: Tensor) -> Tensor:
     """
     x = x.unsqueeze(-1)
     ls = torch.arange(l_max + 1, device=x.device).to(x.dtype)
-    k = torch.arange(_SERIES_TERMS, device=x.device).to(x.dtype)
     # The series runs on x clamped to its own range, so that no overflow in the unused branch reaches the gradient.
     xs = x.clamp(max=l_max + 1.0)
-    series = ((xs * xs).pow(k) @ _series_coefficients(l_max).to(x).T) * xs.pow(ls)
+    series = (_powers(xs * xs, _SERIES_TERMS) @ _series_coefficients(l_max).to(x).T) * _powers(xs, l_max + 1)
     # The recurrence runs on x clamped away from the series' range, so that no inf/NaN reaches the gradient.
     xr = x.clamp(min=1.0)
     out = [torch.sinc(xr / math.pi), (torch.sinc(xr / math.pi) - torch.cos(xr)) / xr]
@@ -128,6 +127,11 @@ def spherical_bessel(l_max: int, x: Tensor) -> Tensor:
         out.append((2 * l + 1) / xr * out[l] - out[l - 1])
     recurrence = torch.cat(out[: l_max + 1], dim=-1)
     return torch.where(x < ls + 1, series, recurrence)
+
+
+def _powers(x: Tensor, num: int) -> Tensor:
+    """``x^0 .. x^(num-1)`` along the last axis of ``x [..., 1]`` (a cumulative product: much faster than ``pow``)."""
+    return torch.cat([torch.ones_like(x), x.expand(*x.shape[:-1], num - 1)], dim=-1).cumprod(-1)
 
 
 @functools.cache
