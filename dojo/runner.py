@@ -78,9 +78,13 @@ def run_cell(cell: Cell, protocol: str, settings: Mapping[str, int]) -> dict:
 
 
 def read_log(path: Path) -> dict[str, dict]:
-    """The records of a JSONL log by key; a torn last line (an interrupted write) is ignored."""
+    """The records of a JSONL log by key; a torn last line (an interrupted write) is cut off the file."""
     records: dict[str, dict] = {}
     if path.exists():
+        text = path.read_bytes()
+        if text and not text.endswith(b"\n"):
+            with path.open("r+b") as f:
+                f.truncate(text.rfind(b"\n") + 1)
         for line in path.read_text().splitlines():
             try:
                 record = json.loads(line)
