@@ -152,7 +152,8 @@ class _Exact:
     def neighbourhood_key(self, i: int) -> Hashable:
         """A cheap invariant of node ``i``'s coloured neighbourhood (type, and neighbour types with norms)."""
         _, gram = self.local(i)
-        return self.types[i], frozenset(Counter((self.types[j], gram[x][x]) for x, j in enumerate(self.nbrs[i])).items())
+        shell = Counter((self.types[j], gram[x][x]) for x, j in enumerate(self.nbrs[i]))
+        return self.types[i], frozenset(shell.items())
 
     def centred(self) -> list[Vector]:
         """``n x_i - sum_j x_j``: positions about the centroid, scaled by ``n`` to stay free of fractions."""
@@ -199,7 +200,8 @@ def _pair(a: ExactGraph | Data, b: ExactGraph | Data) -> tuple[_Exact, _Exact]:
 # -- invariant information at iteration 1 -----------------------------------------------------------------------
 
 
-def k_body_multisets(a: ExactGraph | Data, b: ExactGraph | Data, k: int, group: str = "O(3)") -> tuple[Counter, Counter]:
+def k_body_multisets(a: ExactGraph | Data, b: ExactGraph | Data, k: int,
+                     group: str = "O(3)") -> tuple[Counter, Counter]:
     """The iteration-1 information of IGWL_(k) on both graphs, exactly.
 
     Parameters
@@ -561,7 +563,8 @@ def maps_onto(a: ExactGraph | Data, b: ExactGraph | Data, rotation: sympy.Matrix
     field = Field(a, b, extra=[*rotation, *shift])
     rot = [[field.element(rotation[r, c]) for c in range(3)] for r in range(3)]
     cols = [tuple(rot[r][c] for r in range(3)) for c in range(3)]
-    if not all(field.dot(cols[p], cols[q]) == (field.one if p == q else field.zero) for p in range(3) for q in range(3)):
+    if not all(field.dot(cols[p], cols[q]) == (field.one if p == q else field.zero)
+               for p in range(3) for q in range(3)):
         raise ValueError("maps_onto: the matrix is not orthogonal. Fix: pass an exact rotation or reflection.")
     offset = tuple(field.element(x) for x in shift)
     where = {(t, p): i for i, (t, p) in enumerate(zip(b.types, field.points(b)))}

@@ -77,7 +77,8 @@ def chiral(variant: str = "tetrahedral") -> Pair:
         family="chiral",
         params={"variant": variant},
         description=description,
-        reference="Joshi et al., ICML 2023, arXiv 2301.09308 (O(3) vs SO(3)); proof sketch in counterexamples/chiral.py",
+        reference="Joshi et al., ICML 2023, arXiv 2301.09308 (O(3) vs SO(3)); "
+                  "proof sketch in counterexamples/chiral.py",
         task="invariant",
         exact_a=a,
         exact_b=_mirror(a),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -23,7 +23,8 @@ GROUPS: tuple[str, ...] = ("O(3)", "SO(3)")
 Claims = Mapping[tuple[str, str], "int | None"]
 
 
-def claims(o3: Mapping[str, int | None], so3: Mapping[str, int | None] | None = None) -> dict[tuple[str, str], int | None]:
+def claims(o3: Mapping[str, int | None],
+           so3: Mapping[str, int | None] | None = None) -> dict[tuple[str, str], int | None]:
     """Build a complete claims table: the first separating iteration (``None`` = never) per (test, group).
 
     ``o3`` gives the O(3) claim of every test in :data:`TESTS`; ``so3`` gives the SO(3) claims that differ from
