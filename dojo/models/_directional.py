@@ -29,9 +29,9 @@ def triplets(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
 
     Examples
     --------
-    >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])  # the path 0 - 1 - 2
-    >>> [t.tolist() for t in triplets(edge_index, 3)]
-    [[3, 0], [0, 3]]
+    >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])  # the path 0 - 1 - 2: edges 0->1, 1->0, 1->2, 2->1
+    >>> [t.tolist() for t in triplets(edge_index, 3)]  # 2->1->0 and 0->1->2
+    [[3, 0], [1, 2]]
     """
     j, i = edge_index
     order = torch.argsort(i, stable=True)  # edges grouped by their target
