@@ -62,11 +62,10 @@ class Geometry:
         return (p[b][0] - p[a][0], p[b][1] - p[a][1], p[b][2] - p[a][2])
 
     def dot(self, u: Handle, v: Handle):
-        key = (u, v) if u <= v else (v, u)
-        value = self._dots.get(key)
+        value = self._dots.get((u, v))
         if value is None:
             x, y = self.vector(u), self.vector(v)
-            value = self._dots[key] = x[0] * y[0] + x[1] * y[1] + x[2] * y[2]
+            value = self._dots[u, v] = self._dots[v, u] = x[0] * y[0] + x[1] * y[1] + x[2] * y[2]
         return value
 
     def det(self, u: Handle, v: Handle, w: Handle):

@@ -119,21 +119,24 @@ def _greedy_bases(arith: Arithmetic, g: Geometry, chiral: bool, pool: list[tuple
     return done
 
 
-def _relative(g: Geometry, basis: Basis, v: Handle) -> tuple:
-    return tuple(g.dot(b, v) for b in basis)
-
-
 def _frames_in(g: Geometry, basis: Basis, frames: tuple[Basis, ...]) -> Bag:
-    return Bag(tuple(_relative(g, basis, v) for v in frame) for frame in frames)
+    """Each frame as the flat tuple of dot products of its vectors with ``basis`` (ranks fix the shape)."""
+    return Bag([tuple([g.dot(b, v) for v in frame for b in basis]) for frame in frames])
 
 
 def _encode(g: Geometry, chiral: bool, root: NodeObject, children: Sequence[tuple[NodeObject, Handle]],
             basis: Basis) -> tuple:
+    """``(colour, r, Gram(B), [det B], root frames in B, {{ (colour_j, B^T x_ij, [frames_j in B]) }})``, flat.
+
+    The class fixes a child's rank, so rows of equal colour have equal shapes; point children carry no frames.
+    """
     r = len(basis)
-    gram = tuple(g.dot(basis[a], basis[b]) for a in range(r) for b in range(a, r))
-    hand = (g.det(*basis),) if chiral and r == 3 else ()
-    kids = Bag((child.colour, _relative(g, basis, x), _frames_in(g, basis, child.frames)) for child, x in children)
-    return (root.colour, r, gram, hand, _frames_in(g, basis, root.frames), kids)
+    gram = [g.dot(basis[a], basis[b]) for a in range(r) for b in range(a, r)]
+    hand = [g.det(*basis)] if chiral and r == 3 else []
+    kids = Bag([(child.colour, *[g.dot(b, x) for b in basis],
+                 *([_frames_in(g, basis, child.frames)] if child.rank else []))
+                for child, x in children])
+    return (root.colour, r, *gram, *hand, _frames_in(g, basis, root.frames) if root.rank else (), kids)
 
 
 def next_objects(
