@@ -18,6 +18,7 @@ run alone on each graph) and falls back to a plain loop over seeds when vmap fai
 
 from __future__ import annotations
 
+import copy
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -103,7 +104,9 @@ class _Seeds:
     """
 
     def __init__(self, nets: Sequence[GeometricModel], graphs: tuple[Data, Data]) -> None:
-        self.nets, self.template = list(nets), nets[0]
+        # functional_call swaps tensors into the template's modules; a copy keeps the seeds' own models out of it
+        # (with weights shared between submodules, PyG's SchNet for one, the swap does not always restore them).
+        self.nets, self.template = list(nets), copy.deepcopy(nets[0])
         self.params, self.buffers = stack_module_state(self.nets)
         self.both = Batch.from_data_list(list(graphs))
         self.singles = [Batch.from_data_list([g]) for g in graphs]
