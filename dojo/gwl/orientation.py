@@ -58,8 +58,8 @@ def orientation_order(pair, max_ell: int = 12, nodes: Sequence[int] | None = Non
     Examples
     --------
     >>> import counterexamples
-    >>> orientation_order(counterexamples.load("kchains", k=4), max_ell=3)   # left and right chains differ at l=1
-    1
+    >>> orientation_order(counterexamples.load("rotsym", fold=3))   # a 3-fold star turned by 60 degrees
+    3
     """
     if max_ell < 1:
         raise ValueError(f"max_ell must be >= 1, got {max_ell}. Fix: e.g. max_ell=12.")

@@ -21,10 +21,9 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
-import torch
 from torch_geometric.data import Data
 
-__all__ = ["Refiner", "Verdict", "refine", "neighbours"]
+__all__ = ["Refiner", "Verdict", "refine", "verdict", "neighbours"]
 
 
 def neighbours(graph: Data) -> list[list[int]]:
@@ -113,10 +112,6 @@ def verdict(test: str, group: str, exact: bool, history: list[list[list[int]]]) 
     histograms = [(dict(sorted(Counter(c[0]).items())), dict(sorted(Counter(c[1]).items()))) for c in history]
     first = next((t for t, (a, b) in enumerate(histograms) if a != b), None)
     return Verdict(test, group, exact, first is not None, first, histograms)
-
-
-def as_tensor(colours: list[int]) -> torch.Tensor:
-    return torch.tensor(colours, dtype=torch.long)
 
 
 def _relabel(keys: list[list[Hashable]]) -> list[list[int]]:
