@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dojo.graphs import complete_edges, geometric_graph
@@ -51,8 +51,10 @@ def test_rigid_motions_and_permutations_never_separate(graph, seed, test, group)
 @given(graph=random_graph(max_nodes=5), seed=st.integers(0, 2**31 - 1), test=st.sampled_from(TESTS))
 def test_exact_mode_agrees_on_copies_given_exact_coordinates(graph, seed, test):
     """Exact mode on a permuted, translated copy (no rotation: float rotation is not exact)."""
+    tiny = (graph.pos != 0) & (graph.pos.abs() < 2**-20)
+    assume(not tiny.any())  # float32 values (not tiny) plus a float64 shift by halves stay exact
     gen = torch.Generator().manual_seed(seed)
-    graph.pos = graph.pos.double()  # float32 values plus a float64 shift by halves stay exact
+    graph.pos = graph.pos.double()
     copy = permute(rigid_motion(graph, torch.eye(3, dtype=torch.float64), torch.tensor([1.0, -2.0, 0.5])),
                    torch.randperm(graph.num_nodes, generator=gen))
     assert not distinguish(graph, copy, test=test, group="SO(3)", exact=True).distinguished

@@ -131,9 +131,10 @@ class FloatArithmetic(Arithmetic):
 
     exact = False
 
-    def __init__(self, positions: Sequence[torch.Tensor], tol: float | None = None) -> None:
+    def __init__(self, positions: Sequence[torch.Tensor], edges: Sequence[torch.Tensor],
+                 tol: float | None = None) -> None:
         pos64 = [p.detach().to(torch.float64) for p in positions]
-        lengths = [(p[:, None, :] - p[None, :, :]).norm(dim=-1).max() for p in pos64 if p.size(0) > 1]
+        lengths = [(p[e[1]] - p[e[0]]).norm(dim=1).max() for p, e in zip(pos64, edges) if e.numel()]
         scale = float(max(lengths)) if lengths else 1.0
         self.scale = scale if scale > 0 else 1.0
         if tol is None:
@@ -316,4 +317,5 @@ def arithmetic(graphs: Sequence, exact: bool, tol: float | None = None) -> Arith
             else:
                 coords.append([[sympy.Rational(*float(c).as_integer_ratio()) for c in row] for row in g.pos.tolist()])
         return ExactArithmetic(coords)
-    return FloatArithmetic([g.graph(torch.float64).pos if hasattr(g, "coords") else g.pos for g in graphs], tol)
+    views = [g.graph(torch.float64) if hasattr(g, "coords") else g for g in graphs]
+    return FloatArithmetic([v.pos for v in views], [v.edge_index for v in views], tol)
