@@ -129,19 +129,19 @@ def reference_training(net: GeometricModel, graphs, epochs: int, shuffle_seed: i
 
 @pytest.mark.parametrize("mode", ["vmap", "loop"])
 def test_seeds_trained_together_match_plain_batch_size_one_training(mode):
+    """Six seeds for 30 epochs: some reach 100% and some do not, so their plateau schedules (learning rates) part."""
     graphs = KCHAINS.graphs(torch.float64)
     nets = []
-    for seed in range(3):
+    for seed in range(6):
         torch.manual_seed(seed)
-        nets.append(VectorNet(in_dim=1, out_dim=2, num_layers=3).double())
+        nets.append(VectorNet(in_dim=1, out_dim=2, num_layers=3, hidden=16).double())
     plain = copy.deepcopy(nets)
-    accuracies, used = fit(nets, graphs, epochs=4, lr=1e-4, shuffle_seeds=[10, 11, 12], mode=mode)
-    assert used == mode
+    accuracies, used = fit(nets, graphs, epochs=30, lr=1e-4, shuffle_seeds=range(10, 16), mode=mode)
+    assert used == mode and len(set(accuracies)) > 1
     for seed, (net, ref) in enumerate(zip(nets, plain)):
-        assert accuracies[seed] == reference_training(ref, graphs, epochs=4, shuffle_seed=10 + seed)
+        assert accuracies[seed] == reference_training(ref, graphs, epochs=30, shuffle_seed=10 + seed)
         for (name, p), q in zip(net.named_parameters(), ref.parameters()):
             assert torch.allclose(p, q, rtol=0, atol=1e-12), name
-        assert any(not torch.equal(p, q) for p, q in zip(net.parameters(), nets[0].parameters())) or seed == 0
 
 
 def test_train_is_fresh_per_seed_deterministic_and_learns_what_the_model_can_see():

@@ -87,13 +87,23 @@ class _StackedAdam:
         self.steps += 1
         beta1, beta2 = self.betas
         correction1, correction2 = 1 - beta1**self.steps, math.sqrt(1 - beta2**self.steps)
-        for p, (m, v) in zip(self.params, self.moments):
-            if p.grad is None:
-                continue
-            m.lerp_(p.grad, 1 - beta1)
-            v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
-            step_size = (self.lr / correction1).to(p.dtype).view(-1, *[1] * (p.dim() - 1))
-            p.sub_(step_size * m / (v.sqrt() / correction2 + self.eps))
+        live = [(p, m, v) for p, (m, v) in zip(self.params, self.moments) if p.grad is not None]
+        params, grads = [p for p, _, _ in live], [p.grad for p, _, _ in live]
+        ms, vs = [m for _, m, _ in live], [v for _, _, v in live]
+        # the element-wise updates of torch.optim.Adam's multi-tensor path, over all stacked tensors at once
+        torch._foreach_lerp_(ms, grads, 1 - beta1)
+        torch._foreach_mul_(vs, beta2)
+        torch._foreach_addcmul_(vs, grads, grads, value=1 - beta2)
+        denominators = torch._foreach_sqrt(vs)
+        torch._foreach_div_(denominators, correction2)
+        torch._foreach_add_(denominators, self.eps)
+        if bool((self.lr == self.lr[0]).all()):
+            torch._foreach_addcdiv_(params, ms, denominators, value=-self.lr[0].item() / correction1)
+        else:
+            updates = torch._foreach_div(ms, denominators)
+            torch._foreach_mul_(updates, [(self.lr / correction1).to(p.dtype).view(-1, *[1] * (p.dim() - 1))
+                                          for p in params])
+            torch._foreach_sub_(params, updates)
 
 
 class _Seeds:
