@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Sequence
 from functools import cache
 
+import counterexamples
 from dojo.formatting import csv_text, markdown
 from dojo.suites import pair_of
 
@@ -163,14 +164,17 @@ def _orientation_mark(record: dict, max_ell: int) -> str:
 
 
 def _grid(records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
-    """The wide table: theory rows, then one row per model variant; one column per (pair, depth)."""
+    """The wide table: theory rows, then one row per model variant; one column per (pair, depth).
+
+    When there are more columns than rows, the table is transposed (one row per pair, theory columns first).
+    """
     from dojo import models as zoo
 
     by_pair = len({r["pair"] for r in records}) > 1
-    by_layers = len({r["layers"] for r in records}) > 1 and len({(r["pair"], r["layers"]) for r in records}) > len(
-        {r["pair"] for r in records})
+    by_layers = len({r["layers"] for r in records}) > 1
+    library = {name: i for i, name in enumerate(counterexamples.names())}
     columns: dict[str, dict] = {}
-    for r in sorted(records, key=lambda r: (r["pair"], r["layers"])):
+    for r in sorted(records, key=lambda r: (library.get(r["pair"], len(library)), r["pair"], r["layers"])):
         columns.setdefault(_column(r, by_pair, by_layers), r)
     order = {m: i for i, m in enumerate(zoo.names())}
     variants: dict[str, dict[str, dict]] = {}
@@ -191,6 +195,9 @@ def _grid(records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
         bound = f"{info['bounded_by']} {info['group']}" + (f" ℓ≤{info['tensor_order']}" if info["kind"] ==
                                                           "equivariant" else "")
         table.append([variant, bound, *(_cell_text(cells[c]) if c in cells else "—" for c in columns)])
+    if len(columns) > len(table):  # many pairs (the `all` suite): one row per pair reads better
+        header, *table = [list(row) for row in zip(header, *table)]
+        header[0] = "pair"
     return header, table
 
 
@@ -220,7 +227,7 @@ def to_latex(records: Sequence[dict]) -> str:
     lines = [r"\begin{tabular}{ll" + "c" * (len(header) - 2) + "}", r"\toprule",
              " & ".join(_tex(h) for h in header) + r" \\", r"\midrule"]
     for i, row in enumerate(table):
-        if i == theory_rows and theory_rows:
+        if i == theory_rows and theory_rows or i == 1 and header[0] == "pair":
             lines.append(r"\midrule")
         lines.append(" & ".join(_tex(c) for c in row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
