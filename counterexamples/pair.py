@@ -81,10 +81,14 @@ class ExactGraph:
     def num_nodes(self) -> int:
         return self.coords.rows
 
+    @cached_property
+    def _positions(self) -> list[list[float]]:
+        """The coordinates evaluated to 30 digits, then rounded to float64, once (sympy evaluation is slow)."""
+        return [[float(sympy.N(c, 30)) for c in self.coords.row(i)] for i in range(self.num_nodes)]
+
     def graph(self, dtype: torch.dtype = torch.float32) -> Data:
         """The float view: a checked geometric graph with ``pos`` evaluated from the exact coordinates."""
-        pos = [[float(sympy.N(c, 30)) for c in self.coords.row(i)] for i in range(self.num_nodes)]
-        return geometric_graph(pos, list(self.edges), list(self.types), dtype=dtype)
+        return geometric_graph(self._positions, list(self.edges), list(self.types), dtype=dtype)
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,20 +177,21 @@ class Pair:
         return self.task == "invariant" and self.congruent_under == frozenset(GROUPS)
 
     def graphs(self, dtype: torch.dtype = torch.float32) -> tuple[Data, Data]:
-        """Float views of both graphs, in ``dtype``."""
-        if dtype == torch.float32:
-            return self.a, self.b
-        return self.exact_a.graph(dtype), self.exact_b.graph(dtype)
+        """Float views of both graphs in ``dtype``, built once per dtype and shared: treat them as read-only."""
+        views = self.__dict__.setdefault("_views", {})
+        if dtype not in views:
+            views[dtype] = (self.exact_a.graph(dtype), self.exact_b.graph(dtype))
+        return views[dtype]
 
-    @cached_property
+    @property
     def a(self) -> Data:
         """Graph ``a`` in float32."""
-        return self.exact_a.graph(torch.float32)
+        return self.graphs()[0]
 
-    @cached_property
+    @property
     def b(self) -> Data:
         """Graph ``b`` in float32."""
-        return self.exact_b.graph(torch.float32)
+        return self.graphs()[1]
 
     def summary(self) -> str:
         """One line: name, family, sizes and the claims that matter, for listings."""

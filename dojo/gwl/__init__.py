@@ -92,7 +92,7 @@ def distinguish(
     if isinstance(a, Pair):
         if b is not None:
             raise ValueError("distinguish(pair, b): give either a Pair or two graphs. Fix: distinguish(pair, test=...).")
-        pair, (a, b) = a, ((a.exact_a, a.exact_b) if exact else _float64_views(a))
+        pair, (a, b) = a, ((a.exact_a, a.exact_b) if exact else a.graphs(torch.float64))
         arith = _pair_arithmetic(pair, [a, b], exact) if tol is None else None
     if b is None:
         raise ValueError("distinguish needs two graphs. Fix: distinguish(a, b, ...) or distinguish(pair, ...).")
@@ -130,16 +130,8 @@ def colors(
     return torch.tensor(history[-1][0], dtype=torch.long)
 
 
-_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: Per pair, the arithmetic of each mode: its memoised products serve every test run on the pair.
 _ARITHMETIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _float64_views(pair: Pair) -> tuple[Data, Data]:
-    """A pair's float64 graphs, evaluated from the exact coordinates once per pair (sympy evaluation is slow)."""
-    if pair not in _VIEWS:
-        _VIEWS[pair] = pair.graphs(torch.float64)
-    return _VIEWS[pair]
 
 
 def _pair_arithmetic(pair: Pair, graphs: list[Graph], exact: bool) -> Arithmetic:
