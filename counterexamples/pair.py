@@ -225,7 +225,7 @@ class Pair:
             ax.scatter(*p.T, c=g.z.numpy(), cmap="tab10", vmin=0, vmax=9, s=50, depthshade=False)
             for i, xyz in enumerate(p):
                 ax.text(*xyz, f" {i}", fontsize=8)
-            centre = g.pos.mean(0)  # each panel centred on its own graph, both at the same scale
+            centre = g.pos.mean(0).tolist()  # each panel centred on its own graph, both at the same scale
             ax.set(xlim=(centre[0] - half, centre[0] + half), ylim=(centre[1] - half, centre[1] + half),
                    zlim=(centre[2] - half, centre[2] + half), xlabel="x", ylabel="y", zlabel="z")
             for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
