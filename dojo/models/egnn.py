@@ -10,7 +10,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 from dojo.models import register
-from dojo.models._cartesian import as_irreps
+from dojo.models._cartesian import as_irreps, mean_weights
 from dojo.models.base import GeometricModel, ModelInfo, mlp
 
 __all__ = ["EGNN"]
@@ -72,9 +72,10 @@ class EGNN(GeometricModel):
         h = self.embedding(batch.z)
         j, i = batch.edge_index
         diff0 = batch.pos[i] - batch.pos[j]
+        weight = mean_weights(batch.edge_index, h.size(0), diff0.dtype)
         disp = torch.zeros_like(batch.pos)
         for layer in self.layers:
-            h, disp = layer(h, disp, diff0, batch.edge_index)
+            h, disp = layer(h, disp, diff0, weight, batch.edge_index)
         return h, as_irreps(disp.unsqueeze(1))
 
 
@@ -100,16 +101,23 @@ class EGNNLayer(nn.Module):
             # The authors' implementation starts the position update near zero (Xavier, gain 0.001) for stability.
             nn.init.xavier_uniform_(self.phi_x[-1].weight, gain=0.001)
 
-    def forward(self, h: Tensor, disp: Tensor, diff0: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
-        """Update ``h`` and the displacements ``disp = x - x^0``, given the input ``diff0 = x_i^0 - x_j^0``.
+    def forward(self, h: Tensor, disp: Tensor, diff0: Tensor, weight: Tensor, edge_index: Tensor
+                ) -> tuple[Tensor, Tensor]:
+        """Update ``h`` and the displacements ``disp = x - x^0``.
 
-        Working with displacements rather than positions keeps the small position updates exact in float32 (no
-        ``(x + dx) - x`` cancellation) and makes translation invariance hold by construction.
+        ``diff0`` holds the input ``x_i^0 - x_j^0`` per edge, ``weight`` the ``1/|N(i)|`` per edge. Working with
+        displacements rather than positions keeps the small position updates exact in float32 (no ``(x + dx) - x``
+        cancellation) and makes translation invariance hold by construction.
         """
         j, i = edge_index
-        diff = diff0 + (disp[i] - disp[j])
-        m_ij = self.phi_e(torch.cat([h[i], h[j], diff.square().sum(-1, keepdim=True)], dim=-1))
-        if self.phi_x is not None:
-            disp = disp + scatter(diff * self.phi_x(m_ij), i, dim=0, dim_size=h.size(0), reduce="mean")
-        m_i = scatter(m_ij, i, dim=0, dim_size=h.size(0), reduce="sum")
+        diff = diff0 + (disp.index_select(0, i) - disp.index_select(0, j))
+        h_i, h_j = h.index_select(0, i), h.index_select(0, j)
+        m_ij = self.phi_e(torch.cat([h_i, h_j, diff.square().sum(-1, keepdim=True)], dim=-1))
+        if self.phi_x is None:
+            m_i = scatter(m_ij, i, dim=0, dim_size=h.size(0), reduce="sum")
+        else:
+            # One scatter for both: the messages m_ij and the weighted position updates side by side.
+            update = torch.cat([m_ij, diff * (self.phi_x(m_ij) * weight)], dim=-1)
+            m_i, dx = scatter(update, i, dim=0, dim_size=h.size(0), reduce="sum").split([h.size(1), 3], dim=-1)
+            disp = disp + dx
         return h + self.phi_h(torch.cat([h, m_i], dim=-1)), disp

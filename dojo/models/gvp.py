@@ -11,7 +11,7 @@ from torch_geometric.nn.models.schnet import GaussianSmearing
 from torch_geometric.utils import scatter
 
 from dojo.models import register
-from dojo.models._cartesian import as_irreps, edge_vectors, safe_norm
+from dojo.models._cartesian import as_irreps, edge_vectors, mean_weights, safe_norm
 from dojo.models.base import GeometricModel, ModelInfo
 
 __all__ = ["GVPGNN"]
@@ -104,10 +104,11 @@ class GVPGNN(GeometricModel):
         _, dist, unit = edge_vectors(batch.pos, batch.edge_index)
         edge_s, edge_v = self.edge_embedding(self.rbf(dist), unit.unsqueeze(-1))
         s = self.embedding(batch.z)
+        weight = mean_weights(batch.edge_index, s.size(0), s.dtype)
         # Vector channels are kept as [N, 3, C] so that the channel-mixing maps act on the last axis.
         v = s.new_zeros(s.size(0), 3, self.vector_dim)
         for layer in self.layers:
-            s, v = layer(s, v, edge_s, edge_v, batch.edge_index)
+            s, v = layer(s, v, edge_s, edge_v, weight, batch.edge_index)
         scalars, _ = self.out(*self.out_norm(s, v))
         return scalars, as_irreps(v.transpose(1, 2))
 
@@ -162,7 +163,7 @@ class GVPLayerNorm(nn.Module):
         self.scalar_norm.reset_parameters()
 
     def forward(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        rms = safe_norm(v, dim=-2, keepdim=True).square().mean(dim=-1, keepdim=True).sqrt()
+        rms = v.square().sum(dim=-2, keepdim=True).clamp_min(1e-8).mean(dim=-1, keepdim=True).sqrt()
         return self.scalar_norm(s), v / rms
 
 
@@ -188,14 +189,17 @@ class GVPConvLayer(nn.Module):
         for module in (*self.message, *self.feedforward, *self.norms):
             module.reset_parameters()
 
-    def forward(self, s: Tensor, v: Tensor, edge_s: Tensor, edge_v: Tensor, edge_index: Tensor
+    def forward(self, s: Tensor, v: Tensor, edge_s: Tensor, edge_v: Tensor, weight: Tensor, edge_index: Tensor
                 ) -> tuple[Tensor, Tensor]:
+        """One layer; ``weight`` is ``1/k'`` per edge (the mean over each node's neighbours)."""
         j, i = edge_index
-        ms, mv = torch.cat([s[j], edge_s], dim=-1), torch.cat([v[j], edge_v], dim=-1)
+        ms = torch.cat([s.index_select(0, j), edge_s], dim=-1)
+        mv = torch.cat([v.index_select(0, j), edge_v], dim=-1)
         for gvp in self.message:
             ms, mv = gvp(ms, mv)
         # One scatter for both: the scalar and the (flattened) vector messages side by side.
-        delta = scatter(torch.cat([ms, mv.flatten(1)], dim=-1), i, dim=0, dim_size=s.size(0), reduce="mean")
+        messages = torch.cat([ms, mv.flatten(1)], dim=-1) * weight
+        delta = scatter(messages, i, dim=0, dim_size=s.size(0), reduce="sum")
         ds, dv = delta.split([s.size(1), v[0].numel()], dim=-1)
         s, v = self.norms[0](s + ds, v + dv.view_as(v))
         fs, fv = s, v

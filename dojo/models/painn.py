@@ -113,8 +113,8 @@ class MessageBlock(nn.Module):
 
     def forward(self, s: Tensor, v: Tensor, rbf: Tensor, unit: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
         j, i = edge_index
-        x_vv, x_s, x_vs = (self.phi(s)[j] * self.filter(rbf)).chunk(3, dim=-1)
-        dv = v[j] * x_vv.unsqueeze(1) + unit.unsqueeze(-1) * x_vs.unsqueeze(1)  # [E, 3, F]
+        x_vv, x_s, x_vs = (self.phi(s).index_select(0, j) * self.filter(rbf)).chunk(3, dim=-1)
+        dv = v.index_select(0, j) * x_vv.unsqueeze(1) + unit.unsqueeze(-1) * x_vs.unsqueeze(1)  # [E, 3, F]
         # One scatter for both: the scalar and the (flattened) vector messages side by side.
         delta = scatter(torch.cat([x_s, dv.flatten(1)], dim=-1), i, dim=0, dim_size=s.size(0), reduce="sum")
         ds, dv = delta.split([s.size(1), 3 * s.size(1)], dim=-1)
