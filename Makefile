@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/dojo list
+	$(BIN)/dojo table all
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

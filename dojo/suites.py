@@ -12,8 +12,8 @@ A suite lists cells for the models that are registered (``dojo.models.names()``)
 
 Examples
 --------
->>> cells = suite("kchains", models=["egnn"])   # doctest: +SKIP
->>> [(c.pair, c.model, c.layers) for c in cells][:2]   # doctest: +SKIP
+>>> cells = suite("kchains", models=["egnn"])
+>>> [(c.pair, c.model, c.layers) for c in cells][:2]
 [('kchains-4', 'egnn', 2), ('kchains-4', 'egnn', 3)]
 """
 

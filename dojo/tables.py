@@ -95,7 +95,7 @@ def _measured(record: dict) -> dict:
     r = record["result"]
     if record["protocol"] == "separate":
         return {"fraction": round(r["fraction"], 4), "margin": _sig(r["margin"]), "gap": _sig(r["gap"]),
-                "spread": _sig(r["spread"])}
+                "spread": _sig(r["spread"]), "noise": _sig(r["noise"])}
     return {"mean": round(r["mean"], 2), "std": round(r["std"], 2), "accuracies": [round(a, 2) for a in
                                                                                    r["accuracies"]]}
 

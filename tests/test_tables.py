@@ -31,7 +31,7 @@ def record(pair: str, layers: int, separated: bool, bounded_by: str = "gwl", gro
             "variant": "m", "layers": layers, "options": {}, "protocol": "separate",
             "settings": {"inits": 2, "copies": 2, "seed": 0}, "separated": separated,
             "result": {"fraction": float(separated), "margin": 1e6 if separated else 1.0, "gap": 1e-3,
-                       "spread": 1e-10, "inits": 2, "copies": 2},
+                       "spread": 1e-10, "noise": 1e-16, "inits": 2, "copies": 2},
             "info": {"name": "M", "kind": "equivariant" if bounded_by == "gwl" else "invariant", "body_order": 2,
                      "tensor_order": tensor_order if bounded_by == "gwl" else 0, "group": group,
                      "bounded_by": bounded_by}}

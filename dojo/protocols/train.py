@@ -229,9 +229,9 @@ def train(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None = No
     Examples
     --------
     >>> import counterexamples
-    >>> result = train(counterexamples.load("kchains", k=4), "egnn", {"num_layers": 3}, seeds=2, epochs=5)  # doctest: +SKIP
-    >>> len(result.accuracies), 0 <= result.mean <= 100  # doctest: +SKIP
-    (2, True)
+    >>> result = train(counterexamples.load("kchains", k=4), "schnet", {"num_layers": 3}, seeds=2, epochs=3)
+    >>> result.accuracies, result.mode   # SchNet cannot tell the k-chains apart: chance
+    ((50.0, 50.0), 'vmap')
     """
     if seeds < 1 or epochs < 1:
         raise ValueError(f"train: need seeds >= 1 and epochs >= 1, got seeds={seeds}, epochs={epochs}. "
