@@ -174,3 +174,10 @@ def test_metadata_is_that_of_an_o3_equivariant_cartesian_model(name):
     info = small(name).info
     assert (info.kind, info.tensor_order, info.group, info.bounded_by) == ("equivariant", 1, "O(3)", "gwl")
     assert info.body_order == (2 if name == "egnn" else 3)
+
+
+@pytest.mark.parametrize(("name", "option"), [("egnn", {"num_layers": 0}), ("gvp", {"vector_dim": 0}),
+                                              ("painn", {"hidden": -1}), ("painn", {"cutoff": 0.0})])
+def test_bad_configurations_get_a_value_error(name, option):
+    with pytest.raises(ValueError, match="Fix"):
+        small(name, **option)

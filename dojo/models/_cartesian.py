@@ -11,7 +11,23 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["edge_vectors", "mean_weights", "as_irreps", "safe_norm"]
+__all__ = ["check_positive", "edge_vectors", "mean_weights", "as_irreps", "safe_norm"]
+
+
+def check_positive(model: str, **sizes: int) -> None:
+    """Raise a ``ValueError`` naming the fix if a layer count or width is not a positive integer.
+
+    Examples
+    --------
+    >>> check_positive("painn", num_layers=3, hidden=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: painn: hidden must be an integer >= 1, got 0. Fix: pass a positive integer (e.g. the default).
+    """
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{model}: {name} must be an integer >= 1, got {value!r}. "
+                             "Fix: pass a positive integer (e.g. the default).")
 
 def edge_vectors(pos: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Relative positions ``x_ij = x_j - x_i`` of every edge ``j -> i``, their lengths and unit directions.

@@ -10,7 +10,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 from dojo.models import register
-from dojo.models._cartesian import as_irreps, mean_weights
+from dojo.models._cartesian import as_irreps, check_positive, mean_weights
 from dojo.models.base import GeometricModel, ModelInfo, mlp
 
 __all__ = ["EGNN"]
@@ -56,6 +56,7 @@ class EGNN(GeometricModel):
 
     def __init__(self, in_dim: int, out_dim: int, num_layers: int = 7, hidden: int = 128,
                  equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
+        check_positive("egnn", in_dim=in_dim, out_dim=out_dim, num_layers=num_layers, hidden=hidden)
         super().__init__(out_dim, equivariant_pred, pool)
         self.embedding = nn.Embedding(in_dim, hidden)
         self.layers = nn.ModuleList(

@@ -11,7 +11,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 from dojo.models import register
-from dojo.models._cartesian import as_irreps, edge_vectors, safe_norm
+from dojo.models._cartesian import as_irreps, check_positive, edge_vectors, safe_norm
 from dojo.models.base import GeometricModel, ModelInfo, mlp
 from dojo.models.radial import check_cutoff
 
@@ -69,6 +69,10 @@ class PaiNN(GeometricModel):
     def __init__(self, in_dim: int, out_dim: int, num_layers: int = 3, hidden: int = 128,
                  equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum", num_rbf: int = 20,
                  cutoff: float = 10.0) -> None:
+        check_positive("painn", in_dim=in_dim, out_dim=out_dim, num_layers=num_layers, hidden=hidden, num_rbf=num_rbf)
+        if not cutoff > 0:
+            raise ValueError(f"painn: cutoff must be positive, got {cutoff!r}. Fix: pass a cutoff longer than every "
+                             "edge (e.g. the default 10.0).")
         super().__init__(out_dim, equivariant_pred, pool)
         self.cutoff = cutoff
         self.num_rbf = num_rbf
