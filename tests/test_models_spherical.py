@@ -103,10 +103,10 @@ def test_channel_tensor_product_matches_e3nn():
                     outs.append((channels, ir))
     theirs = o3.TensorProduct(o3.Irreps([(channels, ir) for _, ir in irreps_in]), irreps_sh, o3.Irreps(outs), ins,
                               path_normalization="none", shared_weights=False, internal_weights=False).double()
-    x = torch.randn(edges, channels, irreps_in.dim, dtype=torch.float64)
+    x = torch.randn(edges, irreps_in.dim, channels, dtype=torch.float64)
     sh = o3.spherical_harmonics(irreps_sh, torch.randn(edges, 3, dtype=torch.float64), True, normalization="component")
-    w = torch.randn(edges, channels, ours.num_paths, dtype=torch.float64)
-    expected = theirs(to_e3nn(x, irreps_in), sh, w.transpose(1, 2).flatten(1))
+    w = torch.randn(edges, ours.num_paths, channels, dtype=torch.float64)
+    expected = theirs(to_e3nn(x, irreps_in), sh, w.flatten(1))
     assert torch.allclose(to_e3nn(ours(x, sh, w), ours.irreps_out), expected, atol=1e-12)
 
 
@@ -116,14 +116,14 @@ def test_product_basis_has_the_multiplicities_of_e3nn_reduced_tensor_products(ir
     formula = {2: "ij=ji", 3: "ijk=jik=ikj"}[degree]  # fully symmetric tensors
     expected = o3.ReducedTensorProducts(formula, filter_ir_out=allowed, i=irreps).irreps_out
     ours, _, u = symmetric_power_basis(irreps, degree, "+".join(map(str, allowed)))
-    assert ours == expected.sort().irreps.simplify()
+    assert ours.simplify() == expected.sort().irreps.simplify()
     assert torch.linalg.matrix_rank(u) == u.size(1)  # no basis polynomial is a combination of the others
 
 
 @settings(max_examples=5, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), proper=st.booleans())
 def test_product_basis_is_equivariant(seed, proper):
-    """B(D_in A) = D_out B(A) for every degree-3 basis polynomial of an SO(3) channel, under rotations and reflections."""
+    """B(D_in A) = D_out B(A) for the degree-3 basis polynomials of an SO(3) channel, rotations and reflections."""
     irreps = o3.Irreps("0e+0o+1o+1e+2e")
     irreps_out, monomials, u = symmetric_power_basis(str(irreps), 3, "0e+0o+1o+1e+2e+2o")
     rotation = random_rotation(torch.Generator().manual_seed(seed), proper=proper)

@@ -1,9 +1,10 @@
 """Pieces shared by the spherical-tensor models (TFN, MACE): the channel-wise layout of irreps features, edge
 geometry, the channel-wise tensor product with the edge spherical harmonics, and per-irrep linear maps.
 
-Layout. Both models give every irrep the same number of channels ``K``, so node features are kept as ``[N, K, d]``
-tensors: channel ``k`` holds one copy of each irrep of a *per-channel* :class:`e3nn.o3.Irreps` of multiplicity 1
-(``"0e+1o+2e"``, ``d = 9``), in e3nn's component order. :func:`to_e3nn` flattens such a tensor to e3nn's layout of
+Layout. Both models give every irrep the same number of channels ``K``, so node features are kept as ``[N, d, K]``
+tensors: component ``c`` of a *per-channel* :class:`e3nn.o3.Irreps` of multiplicity 1 (``"0e+1o+2e"``, ``d = 9``,
+in e3nn's component order) for every channel ``k``. Components first and channels last make every selection of
+components a copy of contiguous rows. :func:`to_e3nn` flattens such a tensor to e3nn's layout of
 ``"Kx0e+Kx1o+Kx2e"``, which is what the zoo's interface returns, so ``Irreps.D_from_matrix`` applies as it is.
 
 Why not e3nn's ``TensorProduct`` and ``Linear`` modules: they run one small kernel per path, and on the dojo's graphs
@@ -12,7 +13,7 @@ backward for one ``'uvu'`` product of ``0e+1o+2e`` features with the harmonics a
 width from 16 to 64 channels, so a three-layer TFN built from them needed about 30 ms per training step. In the
 channel-wise layout one batched matrix product covers all paths of a tensor product and one matrix product per
 irrep type a linear map. e3nn still supplies the irreps and their parities, the spherical harmonics, the
-Clebsch-Gordan coefficients (``wigner_3j``), the Wigner matrices, and MACE's symmetric tensor-power bases.
+Clebsch-Gordan coefficients (``wigner_3j``) and the Wigner matrices.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ def check_spherical_config(model: str, num_layers: int, hidden: int, max_ell: in
     if group not in GROUP_NAMES:
         raise ValueError(f"{model}: group must be one of {GROUP_NAMES}, got {group!r}. Fix: 'O(3)' for parity-even "
                          "features (mirror images identical), 'SO(3)' to add pseudo-scalars (chirality visible).")
-    for name, value, least in (("num_layers", num_layers, 1), ("hidden", hidden, 1), ("max_ell", max_ell, 1)):
-        if not isinstance(value, int) or value < least:
-            raise ValueError(f"{model}: {name} must be an integer >= {least}, got {value!r}. Fix: pass {name}="
-                             f"{max(least, 2)} or more{' (max_ell=0 would leave only scalars: use schnet)' if name == 'max_ell' else ''}.")
+    for name, value in (("num_layers", num_layers), ("hidden", hidden), ("max_ell", max_ell)):
+        if not isinstance(value, int) or value < 1:
+            hint = " (max_ell=0 leaves only scalars: use an invariant model)" if name == "max_ell" else ""
+            raise ValueError(f"{model}: {name} must be an integer >= 1, got {value!r}. Fix: pass a positive "
+                             f"integer{hint}.")
 
 
 def group_irreps(max_ell: int, group: str) -> o3.Irreps:
@@ -62,11 +64,9 @@ def channelwise(irreps: o3.Irreps, channels: int) -> o3.Irreps:
 
 
 def to_e3nn(x: Tensor, irreps: o3.Irreps) -> Tensor:
-    """Flatten channel-wise features ``[N, K, irreps.dim]`` to e3nn's layout of ``channelwise(irreps, K)``.
-
-    e3nn stores a block ``"Kx1o"`` as ``[K, 3]`` flattened, channel after channel, which is a slice of ``x`` flattened.
-    """
-    return torch.cat([x[..., s].flatten(1) for s in irreps.slices()], dim=-1)
+    """Flatten channel-wise features ``[N, irreps.dim, K]`` to e3nn's layout ``[N, K * irreps.dim]`` of
+    ``channelwise(irreps, K)``, which stores a block ``"Kx1o"`` as ``[K, 3]`` flattened, channel after channel."""
+    return torch.cat([x[:, s].transpose(1, 2).flatten(1) for s in irreps.slices()], dim=-1)
 
 
 def split_scalars(irreps: o3.Irreps) -> tuple[o3.Irreps, o3.Irreps]:
@@ -152,7 +152,7 @@ class ChannelTensorProduct(ExactConstants):
 
     For every path ``p = (l_1, l_2 -> L)`` coupling an input irrep with a harmonic into an ``allowed`` irrep,
 
-    .. math:: y_{e,k,p,M} = w_{e,k,p} \sqrt{2L+1} \sum_{m_1 m_2} C^{L M}_{l_1 m_1, l_2 m_2}\, x_{e,k,l_1 m_1}\,
+    .. math:: y_{e,pM,k} = w_{e,p,k} \sqrt{2L+1} \sum_{m_1 m_2} C^{L M}_{l_1 m_1, l_2 m_2}\, x_{e,l_1 m_1,k}\,
               Y_{l_2 m_2}(e),
 
     with ``C`` e3nn's ``wigner_3j``: e3nn's ``'uvu'`` instruction with per-edge weights, as a single batched matrix
@@ -167,71 +167,80 @@ class ChannelTensorProduct(ExactConstants):
         self.irreps_out = o3.Irreps([(1, ir) for _, _, ir in paths])
         self.irreps_sum = product_irreps(irreps_in, irreps_sh, allowed)
         self.num_paths = len(paths)
-        cg = torch.zeros(irreps_sh.dim, irreps_in.dim, self.irreps_out.dim, dtype=torch.float64)
+        cg = torch.zeros(irreps_sh.dim, self.irreps_out.dim, irreps_in.dim, dtype=torch.float64)
         path_of = torch.zeros(self.irreps_out.dim, dtype=torch.long)
-        to_sum = torch.zeros(self.irreps_out.dim, self.irreps_sum.dim)
+        to_sum = torch.zeros(self.irreps_sum.dim, self.irreps_out.dim)
         sum_slices = dict(zip((ir for _, ir in self.irreps_sum), self.irreps_sum.slices()))
         in_slices, sh_slices = irreps_in.slices(), irreps_sh.slices()
         for p, ((a, b, ir), out) in enumerate(zip(paths, self.irreps_out.slices())):
             w3j = o3.wigner_3j(irreps_in[a].ir.l, irreps_sh[b].ir.l, ir.l, dtype=torch.float64) * math.sqrt(ir.dim)
-            cg[sh_slices[b], in_slices[a], out] = w3j.permute(1, 0, 2)
+            cg[sh_slices[b], out, in_slices[a]] = w3j.permute(1, 2, 0)
             path_of[out] = p
-            to_sum[out, sum_slices[ir]] = torch.eye(ir.dim)
+            to_sum[sum_slices[ir], out] = torch.eye(ir.dim)
         self.register_constant("cg", cg.flatten(1))
         self.register_buffer("path_of", path_of)
         self.register_buffer("to_sum", to_sum)
 
     def forward(self, x: Tensor, sh: Tensor, weight: Tensor) -> Tensor:
-        """``x [E, K, irreps_in.dim]``, ``sh [E, irreps_sh.dim]``, ``weight [E, K, num_paths]`` -> ``[E, K, P]``."""
-        edge_filter = (sh @ self.cg).view(-1, self.irreps_in.dim, self.irreps_out.dim)
-        return torch.bmm(x, edge_filter) * weight.index_select(-1, self.path_of)
+        """``x [E, irreps_in.dim, K]``, ``sh [E, irreps_sh.dim]``, ``weight [E, num_paths, K]`` -> ``[E, P, K]``."""
+        edge_filter = (sh @ self.cg).view(-1, self.irreps_out.dim, self.irreps_in.dim)
+        return torch.bmm(edge_filter, x) * weight.index_select(1, self.path_of)
 
     def sum_paths(self, y: Tensor) -> Tensor:
-        """Add the paths that end in the same irrep: ``[..., irreps_out.dim] -> [..., irreps_sum.dim]``."""
-        return y @ self.to_sum
+        """Add the paths that end in the same irrep: ``[N, irreps_out.dim, K] -> [N, irreps_sum.dim, K]``."""
+        return self.to_sum @ y
 
 
 class IrrepsLinear(nn.Module):
     r"""Channel mixing within each irrep type: e3nn's ``Linear`` in the channel-wise layout.
 
-    .. math:: y_{k', L M} = \sum_{k, c} W^{L}_{k', (k, c)}\, x_{k, c, M},
+    .. math:: y_{LM, k'} = \sum_{c, k} x_{c M, k}\, W^{L}_{(c, k), k'},
 
     summing over channels ``k`` and over the copies ``c`` of irrep ``L`` in ``irreps_in`` (several paths may end in
     the same irrep). Mixing only whole irreps of one type is what makes it equivariant. Output irreps with no copy in
     the input are zero. With ``num_elements``, every node type has its own weights (MACE's element-dependent skip).
-    Weights start normal with variance ``1 / fan_in``, so that unit-variance inputs give unit-variance outputs.
+    Weights start normal with variance ``1 / fan_in``, so that unit-variance inputs give unit-variance outputs; all
+    blocks live in one parameter tensor (fewer tensors make the optimiser's step cheaper).
     """
 
     def __init__(self, irreps_in: o3.Irreps, irreps_out: o3.Irreps, channels_in: int, channels_out: int,
                  num_elements: int | None = None) -> None:
         super().__init__()
         self.irreps_in, self.irreps_out = irreps_in, irreps_out
-        self.channels_out = channels_out
-        self.weights = nn.ParameterList()
-        self.blocks: list[tuple[int, int]] = []  # per output irrep: (index into weights or -1, number of copies)
-        in_slices = irreps_in.slices()
+        self.channels_in, self.channels_out, self.num_elements = channels_in, channels_out, num_elements
+        # Per output irrep: its number of copies in the input, its slice of the flat weight, where its one copy
+        # starts; with several copies, buffer index_<n> lists their components.
+        self.blocks: list[tuple[int, slice, int]] = []
+        in_slices, size = irreps_in.slices(), 0
         for n, (_, ir) in enumerate(irreps_out):
             copies = [s for s, (_, ir_in) in zip(in_slices, irreps_in) if ir_in == ir]
-            if copies:
-                shape = (channels_out, channels_in * len(copies))
-                self.weights.append(nn.Parameter(torch.empty(shape if num_elements is None else (num_elements, *shape))))
+            if len(copies) > 1:
                 self.register_buffer(f"index_{n}", torch.cat([torch.arange(s.start, s.stop) for s in copies]))
-            self.blocks.append((len(self.weights) - 1 if copies else -1, len(copies)))
+            numel = len(copies) * channels_in * channels_out
+            self.blocks.append((len(copies), slice(size, size + numel), copies[0].start if copies else -1))
+            size += numel
+        self.weight = nn.Parameter(torch.empty(size if num_elements is None else (num_elements, size)))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for weight in self.weights:
-            nn.init.normal_(weight, std=weight.size(-1) ** -0.5)
+        with torch.no_grad():
+            for copies, flat, _ in self.blocks:
+                if copies:
+                    self.weight[..., flat].normal_(std=(copies * self.channels_in) ** -0.5)
 
     def forward(self, x: Tensor, z: Tensor | None = None) -> Tensor:
-        """``x [N, channels_in, irreps_in.dim]`` (and node types ``z`` with ``num_elements``) -> ``[N, K', d']``."""
+        """``x [N, irreps_in.dim, channels_in]`` (and node types ``z`` with ``num_elements``) -> ``[N, d', K']``."""
         out = []
-        for n, ((_, ir), (w, copies)) in enumerate(zip(self.irreps_out, self.blocks)):
-            if w < 0:
-                out.append(x.new_zeros(x.size(0), self.channels_out, ir.dim))
+        weight = self.weight if z is None else self.weight[z]
+        for n, ((_, ir), (copies, flat, start)) in enumerate(zip(self.irreps_out, self.blocks)):
+            if not copies:
+                out.append(x.new_zeros(x.size(0), ir.dim, self.channels_out))
                 continue
-            # [N, K, copies * dim] -> [N, K * copies, dim], rows (k, c) as the weight's columns.
-            block = x.index_select(-1, getattr(self, f"index_{n}")).unflatten(-1, (copies, ir.dim)).flatten(1, 2)
-            weight = self.weights[w] if z is None else self.weights[w][z]
-            out.append(torch.matmul(weight, block))
-        return torch.cat(out, dim=-1)
+            if copies == 1:
+                block = x.narrow(1, start, ir.dim)
+            else:  # [N, copies * dim, K] -> [N, dim, copies * K], columns (c, k) as the weight's rows
+                block = x.index_select(1, getattr(self, f"index_{n}")).unflatten(1, (copies, ir.dim))
+                block = block.transpose(1, 2).flatten(2)
+            w = weight[..., flat].unflatten(-1, (copies * self.channels_in, self.channels_out))
+            out.append(torch.matmul(block, w))
+        return torch.cat(out, dim=1)

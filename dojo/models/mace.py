@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 from typing import Literal
 
 import torch
@@ -16,7 +15,7 @@ from dojo.models import register
 from dojo.models._spherical import (ChannelTensorProduct, aggregate, ExactConstants, IrrepsLinear, channelwise,
                                     check_spherical_config, edge_harmonics, group_irreps, product_irreps,
                                     split_scalars, to_e3nn)
-from dojo.models.base import GeometricModel, ModelInfo, mlp
+from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import BesselBasis, check_cutoff
 
 __all__ = ["MACE", "symmetric_power_basis"]
@@ -100,7 +99,8 @@ class MACE(GeometricModel):
         if not isinstance(correlation, int) or correlation < 1:
             raise ValueError(f"mace: correlation must be an integer >= 1, got {correlation!r}. Fix: pass correlation=3 "
                              "(the paper's; 1 leaves a 2-body model).")
-        self.hidden, self.max_ell, self.correlation, self.group, self.cutoff = hidden, max_ell, correlation, group, cutoff
+        self.hidden, self.max_ell, self.correlation, self.group = hidden, max_ell, correlation, group
+        self.cutoff = cutoff
         self.irreps_sh = o3.Irreps.spherical_harmonics(max_ell)
         allowed = group_irreps(max_ell, group)
         self.embedding = nn.Embedding(in_dim, hidden)
@@ -115,7 +115,8 @@ class MACE(GeometricModel):
             MACELayer(irreps[t], self.irreps_sh, allowed, irreps[t + 1] if t < num_layers - 1 or equivariant_pred
                       else self._scalars[-1], hidden, correlation, in_dim, num_basis, radial_hidden)
             for t in range(num_layers))
-        self._build_head(sum((channelwise(s, hidden) for s in self._scalars), o3.Irreps("")), channelwise(tensors, hidden))
+        scalars = sum((channelwise(s, hidden) for s in self._scalars), o3.Irreps(""))
+        self._build_head(scalars, channelwise(tensors, hidden))
         self._tensors = tensors
 
     @property
@@ -128,12 +129,12 @@ class MACE(GeometricModel):
         length, sh = edge_harmonics(batch.pos, batch.edge_index, self.irreps_sh)
         check_cutoff(length, self.cutoff, "mace")
         basis = self.radial_basis(length)
-        h = self.embedding(batch.z).unsqueeze(-1)  # [N, hidden, 1]: one 0e per channel
+        h = self.embedding(batch.z).unsqueeze(1)  # [N, 1, hidden]: one 0e per channel
         scalars = []
         for layer, irreps in zip(self.layers, self._scalars):
             h = layer(h, batch.z, sh, basis, batch.edge_index)
-            scalars.append(to_e3nn(h[..., : irreps.dim], irreps))
-        tensors = to_e3nn(h[..., self._scalars[-1].dim:], self._tensors) if self.equivariant_pred else None
+            scalars.append(to_e3nn(h[:, : irreps.dim], irreps))
+        tensors = to_e3nn(h[:, self._scalars[-1].dim:], self._tensors) if self.equivariant_pred else None
         return torch.cat(scalars, dim=-1), tensors
 
 
@@ -147,9 +148,10 @@ class MACELayer(nn.Module):
         self.hidden = hidden
         self.up = IrrepsLinear(irreps_in, irreps_in, hidden, hidden)
         self.conv = ChannelTensorProduct(irreps_in, irreps_sh, allowed)
-        self.radial = mlp([num_basis, radial_hidden, radial_hidden, radial_hidden, hidden * self.conv.num_paths])
-        self.product = SymmetricContraction(self.conv.irreps_sum, irreps_out, allowed, correlation, hidden, num_elements)
-        self.mix = IrrepsLinear(self.product.irreps_out, irreps_out, hidden, hidden)
+        self.radial = radial_mlp([num_basis, radial_hidden, radial_hidden, radial_hidden, hidden * self.conv.num_paths])
+        self.product = SymmetricContraction(self.conv.irreps_sum, irreps_out, allowed, correlation, hidden,
+                                            num_elements)
+        self.mix = IrrepsLinear(irreps_out, irreps_out, hidden, hidden)
         self.skip = IrrepsLinear(irreps_in, irreps_out, hidden, hidden, num_elements=num_elements)
 
     def reset_parameters(self) -> None:
@@ -159,69 +161,79 @@ class MACELayer(nn.Module):
 
     def forward(self, h: Tensor, z: Tensor, sh: Tensor, basis: Tensor, edge_index: Tensor) -> Tensor:
         j, i = edge_index
-        weight = self.radial(basis).view(-1, self.hidden, self.conv.num_paths)
+        weight = self.radial(basis).view(-1, self.conv.num_paths, self.hidden)
         a = self.conv.sum_paths(aggregate(self.conv(self.up(h)[j], sh, weight), i, h.size(0)))
         return self.mix(self.product(a, z)) + self.skip(h, z)
+
+
+def radial_mlp(dims: list[int]) -> nn.Sequential:
+    """MACE's radial MLP: linear layers without biases (as e3nn's ``FullyConnectedNet`` that MACE uses), SiLU between.
+
+    Without biases the radial weights vanish with the basis, whose envelope is zero at the cutoff.
+    """
+    layers: list[nn.Module] = []
+    for d_in, d_out in zip(dims, dims[1:]):
+        layers += [nn.Linear(d_in, d_out, bias=False), nn.SiLU()]
+    return nn.Sequential(*layers[:-1])
 
 
 class SymmetricContraction(ExactConstants):
     r"""MACE's product basis: equivariant polynomials of degree ``1..correlation`` in each channel's ``A``.
 
-    For every degree ``nu`` and channel ``k``, the products ``A_{k,a_1} ... A_{k,a_nu}`` of components of one
-    channel span the symmetric tensor power ``Sym^nu`` of the per-channel irreps; :func:`symmetric_power_basis`
-    decomposes it into irreps ``eta_nu`` (e3nn's ``ReducedTensorProducts``), giving ``B_{k,eta_nu,LM}``. The output
-    is ``m_{k,LM} = sum_{nu, eta_nu} W_{z,k,(nu,eta_nu)} B_{k,eta_nu,LM}``, one weight per node type, channel and
-    basis function. The products are computed once per distinct monomial (``a_1 <= ... <= a_nu``, each from a
-    monomial of degree ``nu - 1`` and one more component) and ``U`` is folded onto them, so one matrix product
-    evaluates every ``B``.
+    For every degree ``nu`` and channel ``k``, the products ``A_{a_1,k} ... A_{a_nu,k}`` of components of one channel
+    span the symmetric tensor power ``Sym^nu`` of the per-channel irreps; :func:`symmetric_power_basis` gives a
+    basis ``U`` of its equivariant polynomials into each irrep (the paper's generalised Clebsch-Gordan coefficients),
+    ``B_{eta_nu, LM, k} = sum_a U_{a, (eta_nu, LM)} A_{a_1,k} ... A_{a_nu,k}``. The output is
+    ``m_{LM,k} = sum_{nu, eta_nu} W_{z, eta_nu, k} B_{eta_nu, LM, k}``, one weight per node type, basis polynomial and
+    channel. ``U`` is sparse (a few percent of its entries are nonzero), so each nonzero entry is one term: the
+    product of its components of ``A``, times the entry and the weight, added into its output component.
     """
 
     def __init__(self, irreps_in: o3.Irreps, irreps_out: o3.Irreps, allowed: o3.Irreps, correlation: int,
                  channels: int, num_elements: int) -> None:
         super().__init__()
-        wanted = {ir for _, ir in irreps_out}
-        blocks, paths = [], []  # per kept degree: U's block; per path (basis function): its irrep
-        self.degrees = []
+        out_start = {ir: s.start for (_, ir), s in zip(irreps_out, irreps_out.slices())}
+        paths: list[o3.Irrep] = []  # the output irrep of every basis polynomial kept, all degrees
+        outputs, polynomials, values = [], [], []  # per term: output component, basis polynomial, entry of U
+        self.degrees: list[int] = []
         for degree in range(1, correlation + 1):
             irreps_nu, monomials, u = symmetric_power_basis(str(irreps_in), degree, str(allowed))
-            if degree >= 2:
-                self.register_buffer(f"prefix_{degree}", _prefix_index(monomials))
-                self.register_buffer(f"last_{degree}", monomials[:, -1].clone())
-            keep = [torch.arange(s.start, s.stop) for s, (_, ir) in zip(irreps_nu.slices(), irreps_nu) if ir in wanted]
-            if keep:
+            factors = []
+            for (_, ir), columns in zip(irreps_nu, irreps_nu.slices()):
+                if ir in out_start:
+                    rows, m = u[:, columns].nonzero(as_tuple=True)
+                    factors.append(monomials[rows])
+                    outputs.append(out_start[ir] + m)
+                    polynomials.append(torch.full_like(m, len(paths)))
+                    values.append(u[:, columns][rows, m])
+                    paths.append(ir)
+            if factors:
                 self.degrees.append(degree)
-                blocks.append(u[:, torch.cat(keep)])
-                paths += [ir for mul, ir in irreps_nu if ir in wanted for _ in range(mul)]
-        self.irreps_out = o3.Irreps([(1, ir) for ir in sorted(set(paths))])
-        basis = torch.zeros(sum(b.size(0) for b in blocks), sum(b.size(1) for b in blocks), dtype=torch.float64)
-        row = col = 0
-        for b in blocks:
-            basis[row: row + b.size(0), col: col + b.size(1)] = b
-            row, col = row + b.size(0), col + b.size(1)
-        self.register_constant("basis", basis)
-        path_of, to_sum = [], torch.zeros(basis.size(1), self.irreps_out.dim)
-        out_slices = dict(zip((ir for _, ir in self.irreps_out), self.irreps_out.slices()))
-        col = 0
-        for p, ir in enumerate(paths):
-            path_of += [p] * ir.dim
-            to_sum[col: col + ir.dim, out_slices[ir]] = torch.eye(ir.dim) / math.sqrt(paths.count(ir))
-            col += ir.dim
-        self.register_buffer("path_of", torch.tensor(path_of))
-        self.register_buffer("to_sum", to_sum)
-        self.weight = nn.Parameter(torch.empty(num_elements, channels, len(paths)))
+                self.register_buffer(f"factors_{degree}", torch.cat(factors).t().contiguous())  # [degree, terms]
+        # Normalise each output by the square root of its number of basis polynomials.
+        norm = torch.tensor([paths.count(ir) ** -0.5 for ir in paths], dtype=torch.float64)
+        polynomial = torch.cat(polynomials)
+        self.irreps_in, self.irreps_out = irreps_in, irreps_out
+        self.register_buffer("output", torch.cat(outputs))
+        self.register_buffer("polynomial", polynomial)
+        self.register_constant("value", (torch.cat(values) * norm[polynomial]).unsqueeze(-1))
+        self.weight = nn.Parameter(torch.empty(num_elements, len(paths), channels))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         nn.init.normal_(self.weight)
 
     def forward(self, a: Tensor, z: Tensor) -> Tensor:
-        """``a [N, K, irreps_in.dim]`` and node types ``z [N]`` -> ``[N, K, irreps_out.dim]``."""
-        monomials = [a]
-        for degree in range(2, max(self.degrees) + 1):
-            prefix, last = getattr(self, f"prefix_{degree}"), getattr(self, f"last_{degree}")
-            monomials.append(monomials[-1].index_select(-1, prefix) * a.index_select(-1, last))
-        b = torch.cat([monomials[d - 1] for d in self.degrees], dim=-1) @ self.basis
-        return (b * self.weight[z].index_select(-1, self.path_of)) @ self.to_sum
+        """``a [N, irreps_in.dim, K]`` and node types ``z [N]`` -> ``[N, irreps_out.dim, K]``."""
+        products = []
+        for degree in self.degrees:
+            factors = getattr(self, f"factors_{degree}")
+            product = a.index_select(1, factors[0])
+            for factor in factors[1:]:
+                product = product * a.index_select(1, factor)
+            products.append(product)
+        terms = torch.cat(products, dim=1) * self.value * self.weight[z].index_select(1, self.polynomial)
+        return a.new_zeros(a.size(0), self.irreps_out.dim, a.size(2)).index_add_(1, self.output, terms)
 
 
 def product_basis_irreps(irreps_a: o3.Irreps, correlation: int, allowed: o3.Irreps) -> o3.Irreps:
@@ -248,14 +260,14 @@ def symmetric_power_basis(irreps: str, degree: int, allowed: str) -> tuple[o3.Ir
     Returns
     -------
     (o3.Irreps, Tensor [M, degree], Tensor [M, irreps_out.dim])
-        The output irreps (columns, in order, one per basis function), the monomials (rows: sorted component
+        The output irreps (one ``1x`` entry per basis polynomial, sorted), the monomials (rows: sorted component
         indices) and the basis ``U``: ``B = monomials(A) @ U``.
 
     Examples
     --------
     >>> irreps, monomials, u = symmetric_power_basis("1x0e+1x1o", 2, "0e+1o+1e")  # 1o x 1o -> 1e vanishes
     >>> irreps, monomials.shape, u.shape
-    (2x0e+1x1o, torch.Size([10, 2]), torch.Size([10, 5]))
+    (1x0e+1x0e+1x1o, torch.Size([10, 2]), torch.Size([10, 5]))
     """
     irreps_in, keep = o3.Irreps(irreps), {ir for _, ir in o3.Irreps(allowed)}
     d, slices = irreps_in.dim, irreps_in.slices()
@@ -273,7 +285,7 @@ def symmetric_power_basis(irreps: str, degree: int, allowed: str) -> tuple[o3.Ir
                       for ir_c, c in couplings if ir_c == ir]
             found += [(ir, v) for v in _orthonormal_span(torch.stack(folded))]
     found.sort(key=lambda item: item[0])
-    irreps_out = o3.Irreps([(1, ir) for ir, _ in found]).simplify()
+    irreps_out = o3.Irreps([(1, ir) for ir, _ in found])
     u = torch.cat([v.t() for _, v in found], dim=1) if found else torch.zeros(len(monomials), 0, dtype=torch.float64)
     return irreps_out, monomials, u
 
@@ -296,11 +308,3 @@ def _orthonormal_span(vectors: Tensor, tol: float = 1e-8) -> Tensor:
     basis = flat.new_zeros(rank, flat.size(1))
     basis[:, support] = vh[:rank]
     return basis.view(rank, *vectors.shape[1:])
-
-
-def _prefix_index(monomials: Tensor) -> Tensor:
-    """For each monomial ``a_1 <= ... <= a_nu``, the row of ``a_1 .. a_{nu-1}`` among the monomials of degree nu-1."""
-    degree, d = monomials.size(1), int(monomials.max()) + 1
-    previous = list(itertools.combinations_with_replacement(range(d), degree - 1))
-    row = {m: n for n, m in enumerate(previous)}
-    return torch.tensor([row[tuple(m[:-1])] for m in monomials.tolist()])

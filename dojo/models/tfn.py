@@ -87,7 +87,7 @@ class TFN(GeometricModel):
     (4x0e, 4x1o+4x2e)
     """
 
-    def __init__(self, in_dim: int, out_dim: int, num_layers: int = 3, hidden: int = 32, max_ell: int = 2,
+    def __init__(self, in_dim: int, out_dim: int, num_layers: int = 3, hidden: int = 64, max_ell: int = 2,
                  group: Literal["O(3)", "SO(3)"] = "O(3)", num_basis: int = 8, cutoff: float = 10.0,
                  radial_hidden: int = 64, equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
         super().__init__(out_dim, equivariant_pred, pool)
@@ -118,11 +118,11 @@ class TFN(GeometricModel):
         length, sh = edge_harmonics(batch.pos, batch.edge_index, self.irreps_sh)
         check_cutoff(length, self.cutoff, "tfn")
         basis = self.radial_basis(length)
-        h = self.embedding(batch.z).unsqueeze(-1)  # [N, hidden, 1]: one 0e per channel
+        h = self.embedding(batch.z).unsqueeze(1)  # [N, 1, hidden]: one 0e per channel
         for layer in self.layers:
             h = layer(h, sh, basis, batch.edge_index)
-        scalars = to_e3nn(h[..., : self._scalars.dim], self._scalars)
-        tensors = to_e3nn(h[..., self._scalars.dim:], self._tensors) if self.equivariant_pred else None
+        scalars = to_e3nn(h[:, : self._scalars.dim], self._scalars)
+        tensors = to_e3nn(h[:, self._scalars.dim:], self._tensors) if self.equivariant_pred else None
         return scalars, tensors
 
 
@@ -147,7 +147,7 @@ class TFNLayer(nn.Module):
 
     def forward(self, h: Tensor, sh: Tensor, basis: Tensor, edge_index: Tensor) -> Tensor:
         b, a = edge_index  # messages flow from b to a
-        weight = self.radial(basis).view(-1, self.hidden, self.conv.num_paths)
+        weight = self.radial(basis).view(-1, self.conv.num_paths, self.hidden)
         m = aggregate(self.conv(h[b], sh, weight), a, h.size(0))
         return self.nonlinearity(self.self_interaction(m) + self.self_term(h))
 
@@ -163,24 +163,25 @@ class NormNonlinearity(nn.Module):
 
     def __init__(self, irreps: o3.Irreps, hidden: int) -> None:
         super().__init__()
-        self.bias = nn.Parameter(torch.zeros(hidden, len(irreps)))
-        component_of = torch.cat([torch.full((ir.dim,), n) for n, (_, ir) in enumerate(irreps)])
-        is_true_scalar = torch.tensor([ir == o3.Irrep("0e") for _, ir in irreps])
-        self.register_buffer("component_of", component_of)
-        self.register_buffer("sum_per_irrep", F.one_hot(component_of, len(irreps)).float())
+        self.bias = nn.Parameter(torch.zeros(len(irreps), hidden))
+        irrep_of = torch.cat([torch.full((ir.dim,), n) for n, (_, ir) in enumerate(irreps)])  # per component
+        is_true_scalar = torch.tensor([ir == o3.Irrep("0e") for _, ir in irreps]).unsqueeze(-1)
+        self.register_buffer("irrep_of", irrep_of)
+        self.register_buffer("sum_per_irrep", F.one_hot(irrep_of, len(irreps)).t().float())
         self.register_buffer("is_true_scalar", is_true_scalar)
-        self.register_buffer("is_true_scalar_component", is_true_scalar[component_of])
+        self.register_buffer("is_true_scalar_component", is_true_scalar[irrep_of])
 
     def reset_parameters(self) -> None:
         nn.init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        squared = (x * x) @ self.sum_per_irrep
+        """``x [N, irreps.dim, hidden]`` -> the same shape."""
+        squared = self.sum_per_irrep @ (x * x)  # [N, irreps, hidden]
         positive = squared > 0
         norm = torch.where(positive, torch.where(positive, squared, 1.0).sqrt(), 0.0)
-        value = x @ self.sum_per_irrep  # the value itself for 0e (one component)
+        value = self.sum_per_irrep @ x  # the value itself for 0e (one component)
         gate = torch.where(self.is_true_scalar, _shifted_softplus(value + self.bias), torch.sigmoid(norm + self.bias))
-        gate = gate.index_select(-1, self.component_of)
+        gate = gate.index_select(1, self.irrep_of)
         return torch.where(self.is_true_scalar_component, gate, gate * x)
 
 
