@@ -86,11 +86,11 @@ class EGNNLayer(nn.Module):
     def __init__(self, hidden: int, update_pos: bool = True) -> None:
         super().__init__()
         self.phi_e = nn.Sequential(mlp([2 * hidden + 1, hidden, hidden]), nn.SiLU())
-        self.phi_x = mlp([hidden, hidden, 1]) if update_pos else None
-        if self.phi_x is not None:
-            # No bias on the last layer, as in the authors' implementation: a bias b adds b * (x_i - mean_j x_j),
-            # which sums to zero over any regular graph (a clique, a ring), a parameter that often cannot learn.
-            self.phi_x[-1] = nn.Linear(hidden, 1, bias=False)
+        # No bias on phi_x's last layer, as in the authors' implementation: a bias b moves each node by
+        # b (x_i - mean_j x_j), which sums to zero over any regular graph (a ring, a clique), so the pooled
+        # displacement could not train it.
+        self.phi_x = nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 1, bias=False)
+                                   ) if update_pos else None
         self.phi_h = mlp([2 * hidden, hidden, hidden])
         self.reset_parameters()
 
