@@ -155,7 +155,10 @@ class GVP(nn.Module):
 
 
 class GVPLayerNorm(nn.Module):
-    """LayerNorm of the scalars; vectors divided by the root-mean-square norm of their channels (no parameters)."""
+    """LayerNorm of the scalars; vectors divided by the root-mean-square norm of their channels (no parameters).
+
+    Each channel's squared norm is clamped at 1e-8 first (as in the authors' code), so zero vectors stay zero.
+    """
 
     def __init__(self, scalar_dim: int) -> None:
         super().__init__()
