@@ -13,7 +13,7 @@ from torch_geometric.data import Batch
 import counterexamples
 from dojo import models
 from dojo.graphs import geometric_graph, radius_edges
-from dojo.models._spherical import ChannelTensorProduct, to_e3nn
+from dojo.models._spherical import ChannelTensorProduct, IrrepsLinear, to_e3nn
 from dojo.models.mace import symmetric_power_basis
 from dojo.transforms import random_rotation, rigid_motion
 
@@ -174,3 +174,29 @@ def test_bad_configurations_and_long_edges_get_a_value_error(name):
     with pytest.raises(ValueError, match="cutoff"):
         run(build(name), far)
     assert torch.isfinite(run(build(name, cutoff=20.0), far)).all()
+
+
+@pytest.mark.parametrize("name, num_layers", [("tfn", 3), ("mace", 2)])
+@pytest.mark.parametrize("equivariant_pred", [False, True])
+def test_gradients_reach_every_parameter_of_so3_models(name, num_layers, equivariant_pred):
+    """The shared test covers the default O(3) models; with pseudo-tensors no parameter may be dead either."""
+    model = build(name, num_layers=num_layers, group="SO(3)", equivariant_pred=equivariant_pred).train()
+    model(Batch.from_data_list([random_graph(s) for s in range(2)])).square().sum().backward()
+    assert not [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+
+
+@pytest.mark.parametrize("irreps_in, irreps_out, num_elements", [
+    ("0e", "0e+1o+2e", None), ("0e+1o+2e", "0e", None), ("0e+1o+2e", "0e+1o+2e", 3),
+    ("0e+1o+2e+1o+0e+2e+1e", "0e+1o+1e+2e", None)])
+def test_irreps_linear_is_equivariant_and_zero_where_nothing_feeds_it(irreps_in, irreps_out, num_elements):
+    irreps_in, irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
+    linear = IrrepsLinear(irreps_in, irreps_out, 3, 4, num_elements=num_elements).double()
+    x = torch.randn(5, irreps_in.dim, 3, dtype=torch.float64)
+    z = torch.tensor([0, 1, 2, 0, 1]) if num_elements else None
+    rotation = random_rotation(torch.Generator().manual_seed(0), proper=False)
+    y, y_moved = linear(x, z), linear(wigner(irreps_in, rotation) @ x, z)
+    assert y.shape == (5, irreps_out.dim, 4)
+    assert torch.allclose(y_moved, wigner(irreps_out, rotation) @ y, atol=1e-12)
+    fed = {ir for _, ir in irreps_in}
+    for (_, ir), s in zip(irreps_out, irreps_out.slices()):
+        assert (y[:, s].abs().max() > 0) == (ir in fed)

@@ -22,6 +22,7 @@ import math
 
 import torch
 from e3nn import o3
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = ["GROUP_NAMES", "check_spherical_config", "group_irreps", "channelwise", "to_e3nn", "split_scalars",
@@ -194,53 +195,48 @@ class ChannelTensorProduct(ExactConstants):
 class IrrepsLinear(nn.Module):
     r"""Channel mixing within each irrep type: e3nn's ``Linear`` in the channel-wise layout.
 
-    .. math:: y_{LM, k'} = \sum_{c, k} x_{c M, k}\, W^{L}_{(c, k), k'},
+    .. math:: y_{LM, k'} = \sum_{c, k} x_{c M, k}\, W_{c, k k'},
 
     summing over channels ``k`` and over the copies ``c`` of irrep ``L`` in ``irreps_in`` (several paths may end in
-    the same irrep). Mixing only whole irreps of one type is what makes it equivariant. Output irreps with no copy in
-    the input are zero. With ``num_elements``, every node type has its own weights (MACE's element-dependent skip).
-    Weights start normal with variance ``1 / fan_in``, so that unit-variance inputs give unit-variance outputs; all
-    blocks live in one parameter tensor (fewer tensors make the optimiser's step cheaper).
+    the same irrep), each copy with its own matrix. Mixing only whole irreps of one type is what makes it
+    equivariant. Input irreps absent from ``irreps_out`` are ignored; output irreps with no copy in the input are
+    zero. With ``num_elements``, every node type has its own matrices (MACE's element-dependent skip), computed as
+    e3nn's product with the one-hot node type. Weights start normal with variance ``1 / fan_in``, so that
+    unit-variance inputs give unit-variance outputs. All components are mixed by one batched matrix product.
     """
 
     def __init__(self, irreps_in: o3.Irreps, irreps_out: o3.Irreps, channels_in: int, channels_out: int,
                  num_elements: int | None = None) -> None:
         super().__init__()
-        self.irreps_in, self.irreps_out = irreps_in, irreps_out
-        self.channels_in, self.channels_out, self.num_elements = channels_in, channels_out, num_elements
-        # Per output irrep: its number of copies in the input, its slice of the flat weight, where its one copy
-        # starts; with several copies, buffer index_<n> lists their components.
-        self.blocks: list[tuple[int, slice, int]] = []
-        in_slices, size = irreps_in.slices(), 0
-        for n, (_, ir) in enumerate(irreps_out):
-            copies = [s for s, (_, ir_in) in zip(in_slices, irreps_in) if ir_in == ir]
-            if len(copies) > 1:
-                self.register_buffer(f"index_{n}", torch.cat([torch.arange(s.start, s.stop) for s in copies]))
-            numel = len(copies) * channels_in * channels_out
-            self.blocks.append((len(copies), slice(size, size + numel), copies[0].start if copies else -1))
-            size += numel
-        self.weight = nn.Parameter(torch.empty(size if num_elements is None else (num_elements, size)))
+        self.irreps_in, self.irreps_out, self.num_elements = irreps_in, irreps_out, num_elements
+        out_slices = {ir: s for (_, ir), s in zip(irreps_out, irreps_out.slices())}
+        copies = [(s, ir) for s, (_, ir) in zip(irreps_in.slices(), irreps_in) if ir in out_slices]
+        used = torch.cat([torch.arange(s.start, s.stop) for s, _ in copies]) if copies else torch.zeros(0).long()
+        to_out = torch.zeros(irreps_out.dim, len(used))
+        column = 0
+        for s, ir in copies:
+            to_out[out_slices[ir], column: column + ir.dim] = torch.eye(ir.dim)
+            column += ir.dim
+        # Which input components are read and where they go, left out where that is all of them, in order.
+        everything = torch.equal(used, torch.arange(irreps_in.dim))
+        self.register_buffer("used", None if everything else used)
+        self.register_buffer("to_out", None if torch.equal(to_out, torch.eye(irreps_out.dim)) else to_out)
+        self.register_buffer("copy_of", torch.arange(len(copies)).repeat_interleave(
+            torch.tensor([ir.dim for _, ir in copies], dtype=torch.long)))
+        self.fan_in = [channels_in * sum(ir_c == ir for _, ir_c in copies) for _, ir in copies]
+        self.weight = nn.Parameter(torch.empty(len(copies), channels_in * (num_elements or 1), channels_out))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         with torch.no_grad():
-            for copies, flat, _ in self.blocks:
-                if copies:
-                    self.weight[..., flat].normal_(std=(copies * self.channels_in) ** -0.5)
+            for weight, fan_in in zip(self.weight, self.fan_in):
+                weight.normal_(std=fan_in ** -0.5)
 
     def forward(self, x: Tensor, z: Tensor | None = None) -> Tensor:
         """``x [N, irreps_in.dim, channels_in]`` (and node types ``z`` with ``num_elements``) -> ``[N, d', K']``."""
-        out = []
-        weight = self.weight if z is None else self.weight[z]
-        for n, ((_, ir), (copies, flat, start)) in enumerate(zip(self.irreps_out, self.blocks)):
-            if not copies:
-                out.append(x.new_zeros(x.size(0), ir.dim, self.channels_out))
-                continue
-            if copies == 1:
-                block = x.narrow(1, start, ir.dim)
-            else:  # [N, copies * dim, K] -> [N, dim, copies * K], columns (c, k) as the weight's rows
-                block = x.index_select(1, getattr(self, f"index_{n}")).unflatten(1, (copies, ir.dim))
-                block = block.transpose(1, 2).flatten(2)
-            w = weight[..., flat].unflatten(-1, (copies * self.channels_in, self.channels_out))
-            out.append(torch.matmul(block, w))
-        return torch.cat(out, dim=1)
+        if self.used is not None:
+            x = x.index_select(1, self.used)
+        if self.num_elements is not None:  # [N, d, K] -> [N, d, K * num_elements], zero but for the node's type
+            x = (x.unsqueeze(-1) * F.one_hot(z, self.num_elements).to(x.dtype)[:, None, None, :]).flatten(2)
+        y = torch.bmm(x.transpose(0, 1), self.weight.index_select(0, self.copy_of)).transpose(0, 1)
+        return y if self.to_out is None else self.to_out @ y
