@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+")
     parser.add_argument("--seeds", type=int, help="override the protocol's seeds (for a quick trial)")
     parser.add_argument("--epochs", type=int, help="override the train protocol's epochs (for a quick trial)")
+    parser.add_argument("--suites", nargs="+", help="only these suites of the protocol's plan")
     args = parser.parse_args()
     torch.set_num_threads(1)
     protocols = ["separate", "train"] if args.protocol == "both" else [args.protocol]
@@ -55,7 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for protocol in protocols:
             spent = 0.0
-            for name in PLAN[protocol]:
+            for name in [s for s in PLAN[protocol] if not args.suites or s in args.suites]:
                 seconds, records = time_suite(name, protocol, args, Path(tmp))
                 spent += seconds
                 print(f"\n## {name} --protocol {protocol}: {len(records)} cells in {seconds:.1f} s "

@@ -70,6 +70,22 @@ def test_latex_is_booktabs_and_escaped():
     assert r"igwl-2" in tex and r"\textsuperscript{!}" in tex and "✓" not in tex and "_" not in tex.replace(r"\_", "")
 
 
+@pytest.mark.skipif(not {"rotsym", "bodyorder", "chiral"} <= set(counterexamples.families()),
+                    reason="needs the rotsym, bodyorder and chiral families")
+def test_paper_suites_follow_the_issue():
+    registered = set(models.names())
+    rotsym = suites.suite("rotsym")
+    assert {c.pair for c in rotsym} == {f"rotsym-{f}" for f in (2, 3, 5, 10)} and {c.layers for c in rotsym} == {1}
+    for m in {"tfn", "mace"} & registered:
+        assert {dict(c.options)["max_ell"] for c in rotsym if c.model == m} == {1, 2, 3, 5, 10}
+    assert {c.model for c in rotsym} == {"tfn", "mace", "egnn", "gvp", "painn"} & registered
+    bodyorder = suites.suite("bodyorder")
+    assert {counterexamples.load(c.pair).family for c in bodyorder} == {"bodyorder", "chiral"}
+    if "mace" in registered:
+        assert {dict(c.options)["correlation"] for c in bodyorder if c.model == "mace"} == {2, 3, 4, 5}
+    assert {c.model for c in bodyorder} == registered
+
+
 def test_suites_list_their_cells_and_fail_clearly(monkeypatch):
     if models.names():
         cells = suites.suite("kchains", models.names()[:1])

@@ -8,9 +8,10 @@ sets are the pair itself, so this is the best accuracy reached); mean ± standar
 the original code, every seed trains a *fresh* model (the original re-used one model object, so later seeds
 started from trained weights).
 
-Speed without changing the protocol: the seeds of a cell train together. Every seed keeps its own model, its own
-Adam and its own scheduler, but one call of ``torch.func.vmap`` over the stacked parameters runs all the seeds'
-forward passes on a batch of both graphs, and each seed's loss is taken on the graph its own shuffle chose. When a
+Speed without changing the protocol: the seeds of a cell train together. Every seed keeps its own parameters,
+Adam state, learning-rate schedule and shuffling, but one call of ``torch.func.vmap`` over the stacked parameters
+runs all the seeds' forward passes on a batch of both graphs, and each seed's loss is taken on the graph its own
+shuffle chose (memory grows with the number of seeds: every seed's activations are held at once). When a
 model couples nothing across the graphs of a batch (no batch normalisation, no dropout), each seed's gradient is
 exactly its batch-size-1 gradient; :func:`fit` checks this on the first step (vmapped logits against each model
 run alone on each graph) and falls back to a plain loop over seeds when vmap fails or disagrees.
