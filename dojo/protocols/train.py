@@ -137,12 +137,12 @@ class _Seeds:
 
     def vmap_agrees(self) -> bool:
         """Whether vmapped logits equal every seed run alone on every graph (train mode), up to round-off."""
+        with torch.no_grad():  # first outside vmap: a model's lazily computed constants are made here
+            alone = torch.stack([self.alone([c] * len(self.nets)) for c in (0, 1)], dim=1)
         try:
             together = self.together().detach()
         except Exception:  # noqa: BLE001  (any failure of vmap on a model means: use the loop)
             return False
-        with torch.no_grad():
-            alone = torch.stack([self.alone([c] * len(self.nets)) for c in (0, 1)], dim=1)
         tol = 1e3 * torch.finfo(alone.dtype).eps * max(1.0, alone.abs().max().item())
         return together.shape == alone.shape and bool((together - alone).abs().max() <= tol)
 
