@@ -12,8 +12,8 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from dojo.models import register
-from dojo.models._spherical import (ChannelTensorProduct, aggregate, ExactConstants, IrrepsLinear, channelwise,
-                                    check_spherical_config, edge_harmonics, group_irreps, product_irreps,
+from dojo.models._spherical import (ChannelTensorProduct, ExactConstants, IrrepsLinear, RadialMLP, aggregate,
+                                    channelwise, check_spherical_config, edge_harmonics, group_irreps, product_irreps,
                                     split_scalars, to_e3nn)
 from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import BesselBasis, check_cutoff
@@ -41,19 +41,29 @@ class MACE(GeometricModel):
                             + \sum_{\tilde k} W^{(t)}_{z_i k L, \tilde k}\, h^{(t)}_{i,\tilde k LM}
 
     ``A`` is a 2-body, channel-wise (``'uvu'``) Clebsch-Gordan product with one radial weight per path
-    ``(l_1, l_2 -> l_3)`` and channel; the radial part is an MLP (three hidden layers of ``radial_hidden``, as in the
-    paper's code) on ``num_basis`` Bessel functions with a polynomial envelope (``p = 5``). ``B`` is the product basis
-    of the atomic cluster expansion: ``U`` spans the equivariant polynomials of degree ``nu`` in one channel's ``A``
-    (its symmetric tensor powers, see :class:`SymmetricContraction`), so one layer has body order
-    ``correlation + 1``. Weights marked ``z_i`` depend on the node type. As in the paper's readout (eq. 12), the head
-    reads the scalars of every layer (their pooled concatenation; its first linear map is the sum of per-layer
-    linear readouts); without ``equivariant_pred`` the last layer computes only scalars.
+    ``(l_1, l_2 -> l_3)`` and channel; the radial part ``R`` is an MLP without biases (three hidden layers of
+    ``radial_hidden``, SiLU, as the paper's code; see :class:`~dojo.models._spherical.RadialMLP`) on ``num_basis``
+    Bessel functions ``sin(n pi r/c)/r`` with a polynomial envelope (``p = 5``), each divided by its frequency (a
+    constant the first linear layer absorbs) so that all lie in ``[-0.22, 1]`` whatever the cutoff and the graph's
+    scale; the paper's ``sqrt(2/c)`` normalisation gave inputs of about 0.1 on the k-chains, products of such small
+    messages, and a difference between the two k-chains of 1e-11 of the output at random initialisation. ``B`` is the product basis of the atomic cluster
+    expansion: ``U`` spans the equivariant polynomials of degree ``nu`` in one channel's ``A`` (see
+    :class:`SymmetricContraction`), so one layer has body order ``correlation + 1``. Weights marked ``z_i`` depend on the node type. The head reads the scalars of every layer,
+    as the paper's readout (eq. 12) does, through the zoo's shared head: an MLP on their pooled concatenation
+    (the paper sums per-node readouts, linear but for the last layer's). Without ``equivariant_pred`` the last layer
+    computes only scalars.
 
-    Deviation: the paper divides the sum over neighbours by the data set's average number of neighbours; the dojo
-    has no data set, so the plain sum is used.
+    Deviations: the paper divides the sum over neighbours by the average number of neighbours of its data set,
+    which keeps ``A`` of order one, as the products in ``B`` need (they grow like its cube, layer after layer). The
+    dojo has no data set, so by default each graph's own average number of neighbours is used (a function of its
+    degrees, which WL sees at once, so it adds nothing GWL lacks); a constant ``avg_num_neighbors`` restores the
+    paper's form, where every layer is exactly ``(correlation + 1)``-body. The default ``cutoff`` is 10 rather than
+    the paper's 5 Å, as in the original dojo: the k-chains' edges are 5 long, and an edge at the cutoff carries
+    nothing.
 
     With ``group="SO(3)"`` the features take both parities of every degree, so pseudo-scalars ``0o`` (triple
-    products) reach the readout and chirality is visible from the second layer on.
+    products) reach the readout. One layer cannot make one: one channel's ``0e + 1o + 2e`` has no pseudo-scalar
+    polynomial below degree 6. From the second layer on, cross products (``1e``) made in the first meet vectors.
 
     Parameters
     ----------
@@ -64,9 +74,10 @@ class MACE(GeometricModel):
     num_layers : int
         Number of MACE layers (the paper uses 2).
     hidden : int
-        Channels per irrep ``k`` (multiplicity of each of ``0e, 1o, 2e, ...``).
+        Channels per irrep ``k`` (multiplicity of each of ``0e, 1o, 2e, ...``): 64 as in the original dojo (the
+        paper's molecular models use 128 to 256).
     max_ell : int
-        Highest degree of the spherical harmonics, of ``A`` and of the node features.
+        Highest degree of the spherical harmonics, of ``A`` and of the node features (the paper uses 2 or 3).
     correlation : int
         Highest degree ``nu`` of the product basis (the paper uses 3).
     group : "O(3)" or "SO(3)"
@@ -77,6 +88,9 @@ class MACE(GeometricModel):
         Radial cutoff; longer edges raise a ``ValueError`` (they would carry no message).
     radial_hidden : int
         Width of the radial MLP's hidden layers.
+    avg_num_neighbors : float or None
+        What the sum over neighbours is divided by: a constant, as the paper's data-set average, or None for each
+        graph's own average number of neighbours.
     equivariant_pred : bool
         Whether the head also reads the last layer's pooled ``l > 0`` features.
     pool : "sum" or "mean"
@@ -92,15 +106,18 @@ class MACE(GeometricModel):
 
     def __init__(self, in_dim: int, out_dim: int, num_layers: int = 2, hidden: int = 64, max_ell: int = 2,
                  correlation: int = 3, group: Literal["O(3)", "SO(3)"] = "O(3)", num_basis: int = 8,
-                 cutoff: float = 10.0, radial_hidden: int = 64, equivariant_pred: bool = False,
-                 pool: Literal["sum", "mean"] = "sum") -> None:
+                 cutoff: float = 10.0, radial_hidden: int = 64, avg_num_neighbors: float | None = None,
+                 equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
         super().__init__(out_dim, equivariant_pred, pool)
         check_spherical_config("mace", num_layers, hidden, max_ell, group)
         if not isinstance(correlation, int) or correlation < 1:
             raise ValueError(f"mace: correlation must be an integer >= 1, got {correlation!r}. Fix: pass correlation=3 "
                              "(the paper's; 1 leaves a 2-body model).")
+        if avg_num_neighbors is not None and not avg_num_neighbors > 0:
+            raise ValueError(f"mace: avg_num_neighbors must be positive or None, got {avg_num_neighbors!r}. Fix: pass "
+                             "the average number of neighbours of your graphs, or None for each graph's own.")
         self.hidden, self.max_ell, self.correlation, self.group = hidden, max_ell, correlation, group
-        self.cutoff = cutoff
+        self.cutoff, self.avg_num_neighbors = cutoff, avg_num_neighbors
         self.irreps_sh = o3.Irreps.spherical_harmonics(max_ell)
         allowed = group_irreps(max_ell, group)
         self.embedding = nn.Embedding(in_dim, hidden)
@@ -128,14 +145,25 @@ class MACE(GeometricModel):
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor | None]:
         length, sh = edge_harmonics(batch.pos, batch.edge_index, self.irreps_sh)
         check_cutoff(length, self.cutoff, "mace")
-        basis = self.radial_basis(length)
+        basis = self.radial_basis(length) / self.radial_basis.freq  # u(x) sinc(n x), see the class docstring
+        norm = self._neighbour_norm(batch)
         h = self.embedding(batch.z).unsqueeze(1)  # [N, 1, hidden]: one 0e per channel
         scalars = []
         for layer, irreps in zip(self.layers, self._scalars):
-            h = layer(h, batch.z, sh, basis, batch.edge_index)
+            h = layer(h, batch.z, sh, basis, batch.edge_index, norm)
             scalars.append(to_e3nn(h[:, : irreps.dim], irreps))
         tensors = to_e3nn(h[:, self._scalars[-1].dim:], self._tensors) if self.equivariant_pred else None
         return torch.cat(scalars, dim=-1), tensors
+
+    def _neighbour_norm(self, batch: Data) -> Tensor | float:
+        """What each node divides its sum over neighbours by: the constant, or its graph's average degree."""
+        if self.avg_num_neighbors is not None:
+            return self.avg_num_neighbors
+        graph = batch.batch if batch.get("batch") is not None else torch.zeros_like(batch.z)
+        num_nodes = torch.bincount(graph)
+        num_edges = torch.bincount(graph[batch.edge_index[1]], minlength=num_nodes.numel())
+        average = (num_edges / num_nodes).to(batch.pos.dtype)
+        return torch.where(average > 0, average, 1.0)[graph].view(-1, 1, 1)  # no edges: nothing to divide
 
 
 class MACELayer(nn.Module):
@@ -148,33 +176,25 @@ class MACELayer(nn.Module):
         self.hidden = hidden
         self.up = IrrepsLinear(irreps_in, irreps_in, hidden, hidden)
         self.conv = ChannelTensorProduct(irreps_in, irreps_sh, allowed)
-        self.radial = radial_mlp([num_basis, radial_hidden, radial_hidden, radial_hidden, hidden * self.conv.num_paths])
+        self.radial = RadialMLP([num_basis, radial_hidden, radial_hidden, radial_hidden, hidden * self.conv.num_paths],
+                                bias=False)
         self.product = SymmetricContraction(self.conv.irreps_sum, irreps_out, allowed, correlation, hidden,
                                             num_elements)
         self.mix = IrrepsLinear(irreps_out, irreps_out, hidden, hidden)
         self.skip = IrrepsLinear(irreps_in, irreps_out, hidden, hidden, num_elements=num_elements)
 
     def reset_parameters(self) -> None:
-        for module in (*self.radial, self.up, self.product, self.mix, self.skip):
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+        for module in (self.radial, self.up, self.product, self.mix, self.skip):
+            module.reset_parameters()
 
-    def forward(self, h: Tensor, z: Tensor, sh: Tensor, basis: Tensor, edge_index: Tensor) -> Tensor:
+    def forward(self, h: Tensor, z: Tensor, sh: Tensor, basis: Tensor, edge_index: Tensor,
+                norm: Tensor | float) -> Tensor:
+        """Node features ``h [N, irreps_in.dim, hidden]`` -> ``[N, irreps_out.dim, hidden]``; ``norm`` divides the
+        sum over neighbours (a constant or ``[N, 1, 1]``)."""
         j, i = edge_index
         weight = self.radial(basis).view(-1, self.conv.num_paths, self.hidden)
-        a = self.conv.sum_paths(aggregate(self.conv(self.up(h)[j], sh, weight), i, h.size(0)))
+        a = self.conv.sum_paths(aggregate(self.conv(self.up(h)[j], sh, weight), i, h.size(0))) / norm
         return self.mix(self.product(a, z)) + self.skip(h, z)
-
-
-def radial_mlp(dims: list[int]) -> nn.Sequential:
-    """MACE's radial MLP: linear layers without biases (as e3nn's ``FullyConnectedNet`` that MACE uses), SiLU between.
-
-    Without biases the radial weights vanish with the basis, whose envelope is zero at the cutoff.
-    """
-    layers: list[nn.Module] = []
-    for d_in, d_out in zip(dims, dims[1:]):
-        layers += [nn.Linear(d_in, d_out, bias=False), nn.SiLU()]
-    return nn.Sequential(*layers[:-1])
 
 
 class SymmetricContraction(ExactConstants):

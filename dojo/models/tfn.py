@@ -12,9 +12,10 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from dojo.models import register
-from dojo.models._spherical import (ChannelTensorProduct, aggregate, IrrepsLinear, channelwise, check_spherical_config,
-                                    edge_harmonics, group_irreps, product_irreps, split_scalars, to_e3nn)
-from dojo.models.base import GeometricModel, ModelInfo, mlp
+from dojo.models._spherical import (ChannelTensorProduct, IrrepsLinear, RadialMLP, aggregate, channelwise,
+                                    check_spherical_config, edge_harmonics, group_irreps, product_irreps,
+                                    split_scalars, to_e3nn)
+from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import BesselBasis, check_cutoff
 
 __all__ = ["TFN"]
@@ -48,10 +49,18 @@ class TFN(GeometricModel):
     by ``|h|``, whose gradient blows up at zero features (isolated nodes, coincident points).
 
     Every layer is 2-body (one neighbour per term); the tensor features carry relative orientation between layers,
-    so TFN is bounded by GWL. With ``group="SO(3)"`` the features take both parities; a pseudo-scalar is a triple
-    product, which a 2-body layer builds only from the third layer on (vectors, then cross products, then their
-    dot products with vectors), so ``num_layers >= 3`` is needed to see chirality. The irreps no path reaches are
-    left out, and without ``equivariant_pred`` the last layer computes only the scalars the head reads.
+    so TFN is bounded by GWL. But a layer is linear in each neighbour's features until the nonlinearity, so the
+    relative orientation of two branches reaches a scalar one layer after it reaches a node: on the k-chains TFN
+    needs ``floor(k/2) + 2`` layers, one more than GWL (measured here for k = 4). With ``group="SO(3)"`` the
+    features take both parities; a pseudo-scalar is a triple product, which a 2-body layer builds from the third
+    layer on (vectors, then cross products, then their dot products with vectors): three layers see a chiral
+    helix, the stereocentre of ``chiral-tetrahedral`` needs four. The irreps no path reaches are left out, and
+    without ``equivariant_pred`` the last layer computes only the scalars the head reads.
+
+    Deviation: the paper's Gaussian radial basis has no cutoff; here the Bessel basis vanishes at ``cutoff`` (10 by
+    default, as in the original dojo; the k-chains' edges are 5 long). Each Bessel function is divided by its
+    frequency, ``u(x) sinc(n x)``, so that the inputs of the radial MLP lie in ``[-0.22, 1]`` whatever the cutoff
+    and the graph's scale (raw, they reach ``n pi`` on short edges, and the features grew tenfold per layer).
 
     Parameters
     ----------
@@ -62,7 +71,7 @@ class TFN(GeometricModel):
     num_layers : int
         Number of TFN layers.
     hidden : int
-        Channels per irrep (multiplicity of each of ``0e, 1o, 2e, ...``).
+        Channels per irrep (multiplicity of each of ``0e, 1o, 2e, ...``), 64 as in the original dojo.
     max_ell : int
         Highest degree of the spherical harmonics and of the features.
     group : "O(3)" or "SO(3)"
@@ -117,7 +126,7 @@ class TFN(GeometricModel):
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor | None]:
         length, sh = edge_harmonics(batch.pos, batch.edge_index, self.irreps_sh)
         check_cutoff(length, self.cutoff, "tfn")
-        basis = self.radial_basis(length)
+        basis = self.radial_basis(length) / self.radial_basis.freq  # u(x) sinc(n x), in [-0.22, 1]
         h = self.embedding(batch.z).unsqueeze(1)  # [N, 1, hidden]: one 0e per channel
         for layer in self.layers:
             h = layer(h, sh, basis, batch.edge_index)
@@ -135,15 +144,14 @@ class TFNLayer(nn.Module):
         super().__init__()
         self.hidden = hidden
         self.conv = ChannelTensorProduct(irreps_in, irreps_sh, irreps_out)
-        self.radial = mlp([num_basis, radial_hidden, hidden * self.conv.num_paths])
+        self.radial = RadialMLP([num_basis, radial_hidden, hidden * self.conv.num_paths], bias=True)
         self.self_interaction = IrrepsLinear(self.conv.irreps_out, irreps_out, hidden, hidden)
         self.self_term = IrrepsLinear(irreps_in, irreps_out, hidden, hidden)
         self.nonlinearity = NormNonlinearity(irreps_out, hidden)
 
     def reset_parameters(self) -> None:
-        for module in (*self.radial, self.self_interaction, self.self_term, self.nonlinearity):
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+        for module in (self.radial, self.self_interaction, self.self_term, self.nonlinearity):
+            module.reset_parameters()
 
     def forward(self, h: Tensor, sh: Tensor, basis: Tensor, edge_index: Tensor) -> Tensor:
         b, a = edge_index  # messages flow from b to a
