@@ -21,10 +21,11 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 import counterexamples
+from dojo import models as zoo
 from dojo.formatting import csv_text, markdown
 from dojo.suites import pair_of
 
-__all__ = ["first_iteration", "orientation_order", "theory", "flag", "rows", "to_markdown", "to_latex", "to_csv",
+__all__ = ["first_iteration", "orientation_order", "separates_within", "theory", "flag", "rows", "to_markdown", "to_latex", "to_csv",
            "to_json", "FORMATS", "LEGEND"]
 
 FLAGS = {"exceeds": "!", "below": "~"}
@@ -62,6 +63,12 @@ def orientation_order(pair_name: str, max_ell: int) -> tuple[int | None, str]:
     return gwl.orientation_order(pair, max_ell=max_ell), "dojo.gwl"
 
 
+def separates_within(pair_name: str, test: str, group: str, depth: int) -> bool:
+    """Whether ``test`` under ``group`` separates the pair in at most ``depth`` iterations."""
+    first, _ = first_iteration(pair_name, test, group)
+    return first is not None and first <= depth
+
+
 def theory(record: dict) -> dict:
     """What the model's bounding test says about a record's cell: ``{"separates", "first", "source"}``.
 
@@ -73,7 +80,8 @@ def theory(record: dict) -> dict:
         first, source = orientation_order(record["pair"], info["tensor_order"])
         return {"separates": first is not None, "first": first, "source": source}
     first, source = first_iteration(record["pair"], info["bounded_by"], info["group"])
-    return {"separates": first is not None and first <= record["layers"], "first": first, "source": source}
+    separates = separates_within(record["pair"], info["bounded_by"], info["group"], record["layers"])
+    return {"separates": separates, "first": first, "source": source}
 
 
 def flag(record: dict) -> str:
@@ -151,8 +159,7 @@ def _bound_mark(record: dict, test: str, group: str) -> str:
     """✓ / ✗: whether ``test`` separates the record's invariant-task pair within its depth ("" otherwise)."""
     if pair_of(record["pair"]).task != "invariant":
         return ""
-    first, _ = first_iteration(record["pair"], test, group)
-    return "✓" if first is not None and first <= record["layers"] else "✗"
+    return "✓" if separates_within(record["pair"], test, group, record["layers"]) else "✗"
 
 
 def _orientation_mark(record: dict, max_ell: int) -> str:
@@ -168,8 +175,6 @@ def _grid(records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
 
     When there are more columns than rows, the table is transposed (one row per pair, theory columns first).
     """
-    from dojo import models as zoo
-
     by_pair = len({r["pair"] for r in records}) > 1
     by_layers = len({r["layers"] for r in records}) > 1
     library = {name: i for i, name in enumerate(counterexamples.names())}
