@@ -43,15 +43,12 @@ class MACE(GeometricModel):
     ``A`` is a 2-body, channel-wise (``'uvu'``) Clebsch-Gordan product with one radial weight per path
     ``(l_1, l_2 -> l_3)`` and channel; the radial part ``R`` is an MLP without biases (three hidden layers of
     ``radial_hidden``, SiLU, as the paper's code; see :class:`~dojo.models._spherical.RadialMLP`) on ``num_basis``
-    Bessel functions ``sin(n pi r/c)/r`` with a polynomial envelope (``p = 5``), each divided by its frequency (a
-    constant the first linear layer absorbs) so that all lie in ``[-0.22, 1]`` whatever the cutoff and the graph's
-    scale; the paper's ``sqrt(2/c)`` normalisation gave inputs of about 0.1 on the k-chains, products of such small
-    messages, and a difference between the two k-chains of 1e-11 of the output at random initialisation. ``B`` is the product basis of the atomic cluster
-    expansion: ``U`` spans the equivariant polynomials of degree ``nu`` in one channel's ``A`` (see
-    :class:`SymmetricContraction`), so one layer has body order ``correlation + 1``. Weights marked ``z_i`` depend on the node type. The head reads the scalars of every layer,
-    as the paper's readout (eq. 12) does, through the zoo's shared head: an MLP on their pooled concatenation
-    (the paper sums per-node readouts, linear but for the last layer's). Without ``equivariant_pred`` the last layer
-    computes only scalars.
+    Bessel functions ``sin(n pi r/c)/r`` with a polynomial envelope (``p = 5``). ``B`` is the product basis of the
+    atomic cluster expansion: ``U`` spans the equivariant polynomials of degree ``nu`` in one channel's ``A`` (see
+    :class:`SymmetricContraction`), so one layer has body order ``correlation + 1``. Weights marked ``z_i`` depend
+    on the node type. The head reads the scalars of every layer, as the paper's readout (eq. 12) does, through the
+    zoo's shared head: an MLP on their pooled concatenation (the paper sums per-node readouts, linear but for the
+    last layer's). Without ``equivariant_pred`` the last layer computes only scalars.
 
     Deviations: the paper divides the sum over neighbours by the average number of neighbours of its data set,
     which keeps ``A`` of order one, as the products in ``B`` need (they grow like its cube, layer after layer). The
@@ -59,7 +56,10 @@ class MACE(GeometricModel):
     degrees, which WL sees at once, so it adds nothing GWL lacks); a constant ``avg_num_neighbors`` restores the
     paper's form, where every layer is exactly ``(correlation + 1)``-body. The default ``cutoff`` is 10 rather than
     the paper's 5 Å, as in the original dojo: the k-chains' edges are 5 long, and an edge at the cutoff carries
-    nothing.
+    nothing. Each Bessel function is divided by its frequency, ``u(x) sinc(n x)`` (a constant the first linear
+    layer absorbs), so that the radial MLP's inputs lie in ``[-0.22, 1]`` whatever the cutoff and the graph's
+    scale; with the paper's ``sqrt(2/c)`` normalisation they were about 0.1 on the k-chains, and the two k-chains
+    differed by 1e-11 of the output at random initialisation (products of small messages).
 
     With ``group="SO(3)"`` the features take both parities of every degree, so pseudo-scalars ``0o`` (triple
     products) reach the readout. One layer cannot make one: one channel's ``0e + 1o + 2e`` has no pseudo-scalar
