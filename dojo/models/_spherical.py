@@ -151,10 +151,15 @@ class RadialMLP(nn.Sequential):
 
 
 class _NormalizedSiLU(nn.Module):
-    """``c * silu(x)`` with ``E[(c silu(x))^2] = 1`` for ``x ~ N(0, 1)``."""
+    """``c * silu(x)`` with ``E[(c silu(x))^2] = 1`` for ``x ~ N(0, 1)`` (``c`` found at construction, not inside
+    a forward pass that may run under ``torch.func.vmap``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = _silu_scale()
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.silu(x) * _silu_scale()
+        return F.silu(x) * self.scale
 
 
 @functools.cache
