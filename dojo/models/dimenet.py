@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from torch import Tensor, nn
 from torch.nn.functional import silu
 from torch_geometric.data import Data
-from torch_geometric.nn.models.dimenet import InteractionPPBlock, OutputPPBlock
+from torch_geometric.nn.models.dimenet import InteractionPPBlock
 
 from dojo.models import register
-from dojo.models._directional import TypeEmbeddingBlock, legendre, safe_unit, triplets
+from dojo.models._directional import OutputPPBlocks, TypeEmbeddingBlock, legendre, safe_unit, triplets
 from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import BesselBasis, SphericalBesselBasis, check_cutoff
 
@@ -87,16 +88,14 @@ class DimeNetPlusPlus(GeometricModel):
             InteractionPPBlock(hidden, int_emb_size, basis_emb_size, num_spherical, num_radial, num_before_skip,
                                num_after_skip, silu)
             for _ in range(num_layers))
-        self.output_blocks = nn.ModuleList(
-            OutputPPBlock(num_radial, hidden, out_emb_channels, hidden, num_output_layers, silu,
-                          output_initializer="glorot_orthogonal")
-            for _ in range(num_layers + 1))
+        self.output_blocks = OutputPPBlocks(num_layers + 1, num_radial, hidden, out_emb_channels, hidden,
+                                            num_output_layers)
         self._build_head(f"{hidden}x0e", None)
 
     def reset_parameters(self) -> None:
         self.rbf.reset_parameters()
         self.emb.reset_parameters()
-        for block in [*self.interaction_blocks, *self.output_blocks]:
+        for block in [*self.interaction_blocks, self.output_blocks]:
             block.reset_parameters()
 
     @property
@@ -113,9 +112,7 @@ class DimeNetPlusPlus(GeometricModel):
         cos_alpha = -(unit[idx_kj] * unit[idx_ji]).sum(-1).clamp(-1, 1)  # x_k - x_j is minus edge k -> j
         rbf = self.rbf(dist)
         sbf = (self.sbf(dist)[idx_kj] * legendre(cos_alpha, self.sbf.zeros.size(0)).unsqueeze(-1)).flatten(1)
-        m = self.emb(batch.z, rbf, i, j)
-        t = self.output_blocks[0](m, rbf, i, num_nodes=num_nodes)
-        for interaction, output in zip(self.interaction_blocks, self.output_blocks[1:]):
-            m = interaction(m, rbf, sbf, idx_kj, idx_ji)
-            t = t + output(m, rbf, i, num_nodes=num_nodes)
-        return t, None
+        messages = [self.emb(batch.z, rbf, i, j)]
+        for interaction in self.interaction_blocks:
+            messages.append(interaction(messages[-1], rbf, sbf, idx_kj, idx_ji))
+        return self.output_blocks(torch.stack(messages), rbf, i, num_nodes), None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
+import torch
 from torch import Tensor, nn
+from torch.nn.functional import linear
 from torch_geometric.data import Data
 from torch_geometric.nn.models.schnet import GaussianSmearing, InteractionBlock, ShiftedSoftplus
 
@@ -83,8 +86,25 @@ class SchNet(GeometricModel):
         j, i = batch.edge_index
         dist = (batch.pos[i] - batch.pos[j]).norm(dim=-1)
         check_cutoff(dist, self.cutoff, "schnet")
-        edge_attr = self.rbf(dist)
         h = self.embedding(batch.z)
-        for block in self.interactions:
-            h = h + block(h, batch.edge_index, dist, edge_attr)
+        for block, filters in zip(self.interactions, self._filters(dist)):
+            conv = block.conv  # PyG's CFConv with its message passing written out: gather, weight, scatter-add
+            messages = conv.lin1(h).index_select(0, j) * filters
+            aggregated = messages.new_zeros(h.size(0), messages.size(1)).index_add_(0, i, messages)
+            h = h + block.lin(block.act(conv.lin2(aggregated)))
         return self.atomwise(h), None
+
+    def _filters(self, dist: Tensor) -> Tensor:
+        """The filters ``W_ij`` of every block, ``[num_layers, E, num_filters]``, in two batched products.
+
+        Each block's filter network reads the same edge features, so the first layers of all blocks run as one
+        matrix product (their weights stacked) and the second layers as one batched product; the cosine cutoff
+        is computed once. Equal to calling each block's ``CFConv`` filter network in turn.
+        """
+        first = [block.mlp[0] for block in self.interactions]
+        second = [block.mlp[2] for block in self.interactions]
+        hidden = linear(self.rbf(dist), torch.cat([lin.weight for lin in first]), torch.cat([lin.bias for lin in first]))
+        hidden = self.interactions[0].mlp[1](hidden).unflatten(1, (len(first), -1)).transpose(0, 1)
+        filters = torch.baddbmm(torch.stack([lin.bias for lin in second]).unsqueeze(1), hidden,
+                                torch.stack([lin.weight for lin in second]).transpose(1, 2))
+        return filters * (0.5 * (torch.cos(dist * math.pi / self.cutoff) + 1)).unsqueeze(-1)

@@ -11,11 +11,12 @@ from torch import Tensor, nn
 from torch.nn.functional import silu
 from torch_geometric.data import Data
 from torch_geometric.nn.inits import glorot_orthogonal
-from torch_geometric.nn.models.dimenet import OutputPPBlock, ResidualLayer
+from torch_geometric.nn.models.dimenet import ResidualLayer
 from torch_geometric.utils import scatter
 
 from dojo.models import register
-from dojo.models._directional import TypeEmbeddingBlock, legendre, pairs_in_groups, safe_unit, triplets
+from dojo.models._directional import (OutputPPBlocks, TypeEmbeddingBlock, legendre, pairs_in_groups, safe_unit,
+                                     triplets)
 from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import BesselBasis, SphericalBesselBasis, check_cutoff
 
@@ -101,16 +102,14 @@ class SphereNet(GeometricModel):
             SphereInteractionBlock(hidden, int_emb_size, basis_emb_size, num_spherical, num_radial, num_before_skip,
                                    num_after_skip)
             for _ in range(num_layers))
-        self.output_blocks = nn.ModuleList(
-            OutputPPBlock(num_radial, hidden, out_emb_channels, hidden, num_output_layers, silu,
-                          output_initializer="glorot_orthogonal")
-            for _ in range(num_layers + 1))
+        self.output_blocks = OutputPPBlocks(num_layers + 1, num_radial, hidden, out_emb_channels, hidden,
+                                            num_output_layers)
         self._build_head(f"{hidden}x0e", None)
 
     def reset_parameters(self) -> None:
         self.rbf.reset_parameters()
         self.emb.reset_parameters()
-        for block in [*self.interaction_blocks, *self.output_blocks]:
+        for block in [*self.interaction_blocks, self.output_blocks]:
             block.reset_parameters()
 
     @property
@@ -131,12 +130,10 @@ class SphereNet(GeometricModel):
         sbf = (radial * legendre(cos_theta, radial.size(1)).unsqueeze(-1)).flatten(1)
         tbf = (radial[:, self.degree] * self.harmonics(local).unsqueeze(-1)).flatten(1)
         rbf = self.rbf(dist)
-        m = self.emb(batch.z, rbf, i, j)
-        v = self.output_blocks[0](m, rbf, i, num_nodes=num_nodes)
-        for interaction, output in zip(self.interaction_blocks, self.output_blocks[1:]):
-            m = interaction(m, rbf, sbf, tbf, idx_kj, idx_ji)
-            v = v + output(m, rbf, i, num_nodes=num_nodes)
-        return v, None
+        messages = [self.emb(batch.z, rbf, i, j)]
+        for interaction in self.interaction_blocks:
+            messages.append(interaction(messages[-1], rbf, sbf, tbf, idx_kj, idx_ji))
+        return self.output_blocks(torch.stack(messages), rbf, i, num_nodes), None
 
 
 def torsions(unit: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, Tensor, Tensor]:
