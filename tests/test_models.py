@@ -171,3 +171,20 @@ def test_build_rejects_unknown_names_and_options():
     if NAMES:
         with pytest.raises(ValueError, match="unknown options"):
             models.build(NAMES[0], in_dim=1, out_dim=1, num_layers=1, hidden=4, flux_capacitor=True)
+
+
+@pytest.mark.parametrize("pair_name", counterexamples.names())
+@pytest.mark.parametrize("name", NAMES)
+def test_invariant_on_every_library_graph(name, pair_name):
+    """Symmetric and degenerate library geometry (collinear chains, regular polygons, ties in every choice a model
+    makes from the geometry) must not break invariance: a moved, permuted copy embeds like the original."""
+    graphs = counterexamples.load(pair_name).graphs(torch.float64)
+    model = small(name, in_dim=1 + max(int(g.z.max()) for g in graphs))
+    gen = torch.Generator().manual_seed(len(pair_name))
+    for graph in graphs:
+        proper = model.info.group == "SO(3)"
+        moved = permute(rigid_motion(graph, random_rotation(gen, proper=proper), 10 * torch.randn(3, generator=gen)),
+                        torch.randperm(graph.num_nodes, generator=gen))
+        with torch.no_grad():
+            e, e_moved = model.embed(Batch.from_data_list([graph])), model.embed(Batch.from_data_list([moved]))
+        assert torch.allclose(e, e_moved, rtol=0, atol=1e-9 * scale(e)), (e - e_moved).abs().max()
