@@ -136,3 +136,52 @@ def test_metadata_matches_the_papers(name):
         "schnet": (2, "igwl-2", "O(3)"), "dimenet": (3, "igwl-3", "O(3)"), "spherenet": (4, "igwl-4", "SO(3)")}[name]
     with pytest.raises(ValueError, match="invariant"):
         small(name, equivariant_pred=True)
+
+
+def test_batched_blocks_compute_what_pygs_dimenet_blocks_compute():
+    """Our batched output blocks, basis projections and interaction block against PyG's blocks, weights copied."""
+    from torch.nn.functional import silu
+    from torch_geometric.nn.models.dimenet import InteractionPPBlock as PyGInteraction, OutputPPBlock
+
+    from dojo.models._directional import BasisProjections, InteractionPPBlock, OutputPPBlocks
+
+    torch.manual_seed(0)
+    pos = torch.randn(6, 3)
+    graph = geometric_graph(pos, radius_edges(pos, 2.5))
+    idx_kj, idx_ji = triplets(graph.edge_index, 6)
+    assert idx_kj.numel() > 0
+    e, t, i = graph.edge_index.size(1), idx_kj.numel(), graph.edge_index[1]
+    m = torch.randn(3, e, 8, dtype=torch.float64)
+    rbf, sbf = torch.randn(e, 4, dtype=torch.float64), torch.randn(t, 8, dtype=torch.float64)
+    ours = OutputPPBlocks(3, num_radial=4, hidden=8, out_emb_channels=16, out_channels=5).double()
+    theirs = [OutputPPBlock(4, 8, 16, 5, 3, silu, output_initializer="glorot_orthogonal").double() for _ in range(3)]
+    rbf_proj = BasisProjections(3, 4, 2, 8).double()
+    sbf_proj = BasisProjections(3, 8, 2, 3).double()
+    interactions = [InteractionPPBlock(8, 3, 1, 2).double() for _ in range(3)]
+    pyg = [PyGInteraction(8, 3, 2, 2, 4, 1, 2, silu).double() for _ in range(3)]
+    with torch.no_grad():
+        for b, block in enumerate(theirs):
+            block.lin_rbf.weight.copy_(ours.lin_rbf[b].T)
+            block.lin_up.weight.copy_(ours.lin_up[b].T)
+            for lin, weight, bias in zip(block.lins, ours.weights, ours.biases):
+                lin.weight.copy_(weight[b].T)
+                lin.bias.copy_(bias[b, 0])
+            block.lin.weight.copy_(ours.lin[b].T)
+        for b, (block, interaction) in enumerate(zip(pyg, interactions)):
+            block.load_state_dict(interaction.state_dict(), strict=False)
+            block.lin_ji.weight.copy_(interaction.lin_ji_kj.weight[:8])
+            block.lin_kj.weight.copy_(interaction.lin_ji_kj.weight[8:])
+            block.lin_ji.bias.copy_(interaction.lin_ji_kj.bias[:8])
+            block.lin_kj.bias.copy_(interaction.lin_ji_kj.bias[8:])
+            block.lin_rbf1.weight.copy_(rbf_proj.first[:, 2 * b:2 * b + 2].T)
+            block.lin_rbf2.weight.copy_(rbf_proj.second[b].T)
+            block.lin_sbf1.weight.copy_(sbf_proj.first[:, 2 * b:2 * b + 2].T)
+            block.lin_sbf2.weight.copy_(sbf_proj.second[b].T)
+        expected = sum(block(m[b], rbf, i, num_nodes=6) for b, block in enumerate(theirs))
+        assert torch.allclose(ours(m, rbf, i, num_nodes=6), expected, rtol=0, atol=1e-12)
+        for b in range(3):
+            got = interactions[b](m[b], rbf_proj(rbf)[b], sbf_proj(sbf)[b], idx_kj, idx_ji)
+            assert torch.allclose(got, pyg[b](m[b], rbf, sbf, idx_kj, idx_ji), rtol=0, atol=1e-12)
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for block in theirs for p in block.parameters())
+    assert (sum(p.numel() for module in [rbf_proj, sbf_proj, *interactions] for p in module.parameters())
+            == sum(p.numel() for block in pyg for p in block.parameters()))

@@ -1,5 +1,5 @@
-"""What DimeNet++ and SphereNet share: triplets ``k -> j -> i`` in plain torch, angles, the type embedding and the
-output blocks.
+"""What DimeNet++ and SphereNet share: triplets ``k -> j -> i`` in plain torch, angles, the type embedding, the
+basis projections, the interaction block and the output blocks.
 
 Written here because PyG's ``DimeNet.triplets`` needs torch-sparse, which has no wheel for the torch we support.
 An edge ``e = (j, i)`` of ``edge_index`` is the message direction ``j -> i`` (PyG's convention).
@@ -13,9 +13,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn.functional import silu
 from torch_geometric.nn.inits import glorot_orthogonal
-from torch_geometric.nn.models.dimenet import EmbeddingBlock
+from torch_geometric.nn.models.dimenet import EmbeddingBlock, ResidualLayer
 
-__all__ = ["triplets", "pairs_in_groups", "safe_unit", "legendre", "TypeEmbeddingBlock", "OutputPPBlocks"]
+__all__ = ["triplets", "pairs_in_groups", "safe_unit", "legendre", "TypeEmbeddingBlock", "BasisProjections",
+           "InteractionPPBlock", "OutputPPBlocks"]
 
 
 def _ragged_arange(counts: Tensor) -> tuple[Tensor, Tensor]:
@@ -91,6 +92,87 @@ class TypeEmbeddingBlock(EmbeddingBlock):
         super().__init__(num_radial, hidden, act)
         self.emb = nn.Embedding(in_dim, hidden)
         self.reset_parameters()
+
+
+class BasisProjections(nn.Module):
+    r"""The bias-free two-layer projections ``W_2 W_1 basis`` of every interaction block, evaluated together.
+
+    Each of DimeNet++'s ``num_blocks`` interaction blocks projects the same graph-fixed basis (``rbf``, ``sbf``, or
+    SphereNet's ``tbf``) through its own ``in_dim -> basis_emb_size -> out_dim`` pair of linear layers (PyG's
+    ``lin_rbf1``/``lin_rbf2``, ``lin_sbf1``/``lin_sbf2``). The first layers of all blocks are stored side by side as
+    one ``[in_dim, num_blocks * basis_emb_size]`` matrix and the second ones stacked, so that all blocks' projections
+    take two matrix products per forward instead of two per block; initialisation (Glorot-orthogonal per block)
+    and parameter count are PyG's.
+
+    Examples
+    --------
+    >>> BasisProjections(num_blocks=3, in_dim=6, basis_emb_size=8, out_dim=16)(torch.randn(10, 6)).shape
+    torch.Size([3, 10, 16])
+    """
+
+    def __init__(self, num_blocks: int, in_dim: int, basis_emb_size: int, out_dim: int) -> None:
+        super().__init__()
+        self.first = nn.Parameter(torch.empty(in_dim, num_blocks * basis_emb_size))
+        self.second = nn.Parameter(torch.empty(num_blocks, basis_emb_size, out_dim))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            for first in self.first.unflatten(1, (self.second.size(0), -1)).unbind(1):
+                first.copy_(glorot_orthogonal_(first.new_empty(first.shape[::-1])).T)
+            for second in self.second:
+                second.copy_(glorot_orthogonal_(second.new_empty(second.shape[::-1])).T)
+
+    def forward(self, basis: Tensor) -> Tensor:
+        """``[num_blocks, *basis.shape[:-1], out_dim]``: block ``b``'s projection of ``basis [X, in_dim]``."""
+        return torch.bmm((basis @ self.first).unflatten(1, (self.second.size(0), -1)).transpose(0, 1), self.second)
+
+
+class InteractionPPBlock(nn.Module):
+    r"""DimeNet++'s edge update (PyG's ``InteractionPPBlock``), with the basis projections done by the caller:
+
+    .. math::
+        m_{ji} \leftarrow \mathrm{Res}\Big(m_{ji} + \sigma(W_{ji} m_{ji}) + \sigma\big(W_{up}
+            \textstyle\sum_{k} \sigma(W_{down}(\sigma(W_{kj} m_{kj}) \odot P_{rbf}(d_{kj}))) \odot G_{kji}\big)\Big)
+
+    with ``P_rbf`` this block's projection of the radial basis and ``G`` its triplet gate: the projected spherical
+    basis for DimeNet++, times the projected torsion basis for SphereNet (see :class:`BasisProjections`).
+    ``W_ji`` and ``W_kj`` read the same messages, so they are stored as one ``[2 hidden, hidden]`` linear layer
+    (one product, then split); each half is initialised as PyG initialises it.
+    """
+
+    def __init__(self, hidden: int, int_emb_size: int, num_before_skip: int, num_after_skip: int) -> None:
+        super().__init__()
+        self.lin_ji_kj = nn.Linear(hidden, 2 * hidden)
+        self.lin_down = nn.Linear(hidden, int_emb_size, bias=False)
+        self.lin_up = nn.Linear(int_emb_size, hidden, bias=False)
+        self.layers_before_skip = nn.ModuleList(ResidualLayer(hidden, silu) for _ in range(num_before_skip))
+        self.lin = nn.Linear(hidden, hidden)
+        self.layers_after_skip = nn.ModuleList(ResidualLayer(hidden, silu) for _ in range(num_after_skip))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            for weight in [*self.lin_ji_kj.weight.chunk(2), self.lin_down.weight, self.lin_up.weight, self.lin.weight]:
+                glorot_orthogonal_(weight)
+            self.lin_ji_kj.bias.zero_()
+            self.lin.bias.zero_()
+        for layer in [*self.layers_before_skip, *self.layers_after_skip]:
+            layer.reset_parameters()
+
+    def forward(self, m: Tensor, rbf: Tensor, gate: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> Tensor:
+        """The new messages ``[E, hidden]`` from ``m [E, hidden]``, this block's projected ``rbf [E, hidden]`` and
+        triplet ``gate [T, int_emb_size]`` of the triplets ``(idx_kj, idx_ji)``."""
+        m_ji, m_kj = silu(self.lin_ji_kj(m)).chunk(2, dim=-1)
+        m_kj = silu(self.lin_down(m_kj * rbf)).index_select(0, idx_kj) * gate
+        m_kj = silu(self.lin_up(m_kj.new_zeros(m.size(0), m_kj.size(1)).index_add_(0, idx_ji, m_kj)))
+        h = m_ji + m_kj
+        for layer in self.layers_before_skip:
+            h = layer(h)
+        h = silu(self.lin(h)) + m
+        for layer in self.layers_after_skip:
+            h = layer(h)
+        return h
 
 
 class OutputPPBlocks(nn.Module):

@@ -8,10 +8,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn.functional import silu
 from torch_geometric.data import Data
-from torch_geometric.nn.models.dimenet import InteractionPPBlock
 
 from dojo.models import register
-from dojo.models._directional import OutputPPBlocks, TypeEmbeddingBlock, legendre, safe_unit, triplets
+from dojo.models._directional import (BasisProjections, InteractionPPBlock, OutputPPBlocks, TypeEmbeddingBlock,
+                                     legendre, safe_unit, triplets)
 from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import BesselBasis, SphericalBesselBasis, check_cutoff
 
@@ -23,8 +23,10 @@ class DimeNetPlusPlus(GeometricModel):
     r"""DimeNet++ of Gasteiger, Giri, Margraf and Günnemann, "Fast and Uncertainty-Aware Directional Message Passing
     for Non-Equilibrium Molecules" (https://arxiv.org/abs/2011.14115), the faster DimeNet of Gasteiger, Groß and
     Günnemann, "Directional Message Passing for Molecular Graphs", ICLR 2020 (https://arxiv.org/abs/2003.03123).
-    Built from PyG's blocks (``EmbeddingBlock``, ``InteractionPPBlock``, ``OutputPPBlock``) with triplets built in
-    plain torch and this package's bases (:mod:`dojo.models.radial`).
+    Built from PyG's blocks (``EmbeddingBlock``, ``ResidualLayer``), with triplets built in plain torch, this
+    package's bases (:mod:`dojo.models.radial`), and PyG's ``InteractionPPBlock`` and ``OutputPPBlock`` rewritten in
+    :mod:`dojo.models._directional` to run the blocks' parallel layers as batched products (same computation,
+    initialisation and parameter count; the per-operation overhead is what costs on small graphs).
 
     Messages live on directed edges ``j -> i``. With ``rbf`` the Bessel basis of ``d_ji`` and ``sbf`` the spherical
     basis of ``(d_kj, alpha_kji)``, the angle at ``j`` between ``x_k - x_j`` and ``x_i - x_j``:
@@ -84,10 +86,10 @@ class DimeNetPlusPlus(GeometricModel):
         self.rbf = BesselBasis(num_radial, cutoff, envelope_exponent)
         self.sbf = SphericalBesselBasis(num_spherical, num_radial, cutoff, envelope_exponent)
         self.emb = TypeEmbeddingBlock(in_dim, num_radial, hidden, silu)
+        self.rbf_projections = BasisProjections(num_layers, num_radial, basis_emb_size, hidden)
+        self.sbf_projections = BasisProjections(num_layers, num_spherical * num_radial, basis_emb_size, int_emb_size)
         self.interaction_blocks = nn.ModuleList(
-            InteractionPPBlock(hidden, int_emb_size, basis_emb_size, num_spherical, num_radial, num_before_skip,
-                               num_after_skip, silu)
-            for _ in range(num_layers))
+            InteractionPPBlock(hidden, int_emb_size, num_before_skip, num_after_skip) for _ in range(num_layers))
         self.output_blocks = OutputPPBlocks(num_layers + 1, num_radial, hidden, out_emb_channels, hidden,
                                             num_output_layers)
         self._build_head(f"{hidden}x0e", None)
@@ -95,7 +97,7 @@ class DimeNetPlusPlus(GeometricModel):
     def reset_parameters(self) -> None:
         self.rbf.reset_parameters()
         self.emb.reset_parameters()
-        for block in [*self.interaction_blocks, self.output_blocks]:
+        for block in [self.rbf_projections, self.sbf_projections, *self.interaction_blocks, self.output_blocks]:
             block.reset_parameters()
 
     @property
@@ -113,6 +115,7 @@ class DimeNetPlusPlus(GeometricModel):
         rbf = self.rbf(dist)
         sbf = (self.sbf(dist)[idx_kj] * legendre(cos_alpha, self.sbf.zeros.size(0)).unsqueeze(-1)).flatten(1)
         messages = [self.emb(batch.z, rbf, i, j)]
-        for interaction in self.interaction_blocks:
-            messages.append(interaction(messages[-1], rbf, sbf, idx_kj, idx_ji))
+        for interaction, rbf_b, sbf_b in zip(self.interaction_blocks, self.rbf_projections(rbf),
+                                             self.sbf_projections(sbf)):
+            messages.append(interaction(messages[-1], rbf_b, sbf_b, idx_kj, idx_ji))
         return self.output_blocks(torch.stack(messages), rbf, i, num_nodes), None

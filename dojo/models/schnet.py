@@ -103,7 +103,8 @@ class SchNet(GeometricModel):
         """
         first = [block.mlp[0] for block in self.interactions]
         second = [block.mlp[2] for block in self.interactions]
-        hidden = linear(self.rbf(dist), torch.cat([lin.weight for lin in first]), torch.cat([lin.bias for lin in first]))
+        weight, bias = torch.cat([lin.weight for lin in first]), torch.cat([lin.bias for lin in first])
+        hidden = linear(self.rbf(dist), weight, bias)
         hidden = self.interactions[0].mlp[1](hidden).unflatten(1, (len(first), -1)).transpose(0, 1)
         filters = torch.baddbmm(torch.stack([lin.bias for lin in second]).unsqueeze(1), hidden,
                                 torch.stack([lin.weight for lin in second]).transpose(1, 2))

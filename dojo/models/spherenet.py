@@ -10,17 +10,15 @@ from e3nn import o3
 from torch import Tensor, nn
 from torch.nn.functional import silu
 from torch_geometric.data import Data
-from torch_geometric.nn.inits import glorot_orthogonal
-from torch_geometric.nn.models.dimenet import ResidualLayer
 from torch_geometric.utils import scatter
 
 from dojo.models import register
-from dojo.models._directional import (OutputPPBlocks, TypeEmbeddingBlock, legendre, pairs_in_groups, safe_unit,
-                                     triplets)
+from dojo.models._directional import (BasisProjections, InteractionPPBlock, OutputPPBlocks, TypeEmbeddingBlock,
+                                     legendre, pairs_in_groups, safe_unit, triplets)
 from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import BesselBasis, SphericalBesselBasis, check_cutoff
 
-__all__ = ["SphereNet", "SphereInteractionBlock", "torsions"]
+__all__ = ["SphereNet", "torsions"]
 
 
 @register("spherenet")
@@ -98,10 +96,14 @@ class SphereNet(GeometricModel):
         # The degree l of each of the num_spherical**2 harmonics, to pair Y_l^m with R_ln.
         self.register_buffer("degree", torch.arange(num_spherical).repeat_interleave(2 * torch.arange(num_spherical) + 1))
         self.emb = TypeEmbeddingBlock(in_dim, num_radial, hidden, silu)
+        self.rbf_projections = BasisProjections(num_layers, num_radial, basis_emb_size, hidden)
+        self.sbf_projections = BasisProjections(num_layers, num_spherical * num_radial, basis_emb_size, int_emb_size)
+        self.tbf_projections = BasisProjections(num_layers, num_spherical ** 2 * num_radial, basis_emb_size,
+                                                int_emb_size)
+        # SphereNet's edge update (``update_e`` in the authors' code) is DimeNet++'s, its triplet messages gated by
+        # the projected torsion basis too.
         self.interaction_blocks = nn.ModuleList(
-            SphereInteractionBlock(hidden, int_emb_size, basis_emb_size, num_spherical, num_radial, num_before_skip,
-                                   num_after_skip)
-            for _ in range(num_layers))
+            InteractionPPBlock(hidden, int_emb_size, num_before_skip, num_after_skip) for _ in range(num_layers))
         self.output_blocks = OutputPPBlocks(num_layers + 1, num_radial, hidden, out_emb_channels, hidden,
                                             num_output_layers)
         self._build_head(f"{hidden}x0e", None)
@@ -109,7 +111,8 @@ class SphereNet(GeometricModel):
     def reset_parameters(self) -> None:
         self.rbf.reset_parameters()
         self.emb.reset_parameters()
-        for block in [*self.interaction_blocks, self.output_blocks]:
+        for block in [self.rbf_projections, self.sbf_projections, self.tbf_projections, *self.interaction_blocks,
+                      self.output_blocks]:
             block.reset_parameters()
 
     @property
@@ -131,8 +134,9 @@ class SphereNet(GeometricModel):
         tbf = (radial[:, self.degree] * self.harmonics(local).unsqueeze(-1)).flatten(1)
         rbf = self.rbf(dist)
         messages = [self.emb(batch.z, rbf, i, j)]
-        for interaction in self.interaction_blocks:
-            messages.append(interaction(messages[-1], rbf, sbf, tbf, idx_kj, idx_ji))
+        gates = self.sbf_projections(sbf) * self.tbf_projections(tbf)
+        for interaction, rbf_b, gate in zip(self.interaction_blocks, self.rbf_projections(rbf), gates):
+            messages.append(interaction(messages[-1], rbf_b, gate, idx_kj, idx_ji))
         return self.output_blocks(torch.stack(messages), rbf, i, num_nodes), None
 
 
@@ -170,47 +174,3 @@ def torsions(unit: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, Tens
     phi = scatter(turn, t, dim=0, dim_size=idx_ji.numel(), reduce="min")
     return cos_theta, sin_theta, phi
 
-
-class SphereInteractionBlock(nn.Module):
-    """SphereNet's edge update (``update_e`` in the authors' code): DimeNet++'s interaction with the triplet
-    messages also gated by the torsion basis."""
-
-    def __init__(self, hidden: int, int_emb_size: int, basis_emb_size: int, num_spherical: int, num_radial: int,
-                 num_before_skip: int, num_after_skip: int) -> None:
-        super().__init__()
-        self.lin_rbf = nn.Sequential(nn.Linear(num_radial, basis_emb_size, bias=False),
-                                     nn.Linear(basis_emb_size, hidden, bias=False))
-        self.lin_sbf = nn.Sequential(nn.Linear(num_spherical * num_radial, basis_emb_size, bias=False),
-                                     nn.Linear(basis_emb_size, int_emb_size, bias=False))
-        self.lin_tbf = nn.Sequential(nn.Linear(num_spherical ** 2 * num_radial, basis_emb_size, bias=False),
-                                     nn.Linear(basis_emb_size, int_emb_size, bias=False))
-        self.lin_kj = nn.Linear(hidden, hidden)
-        self.lin_ji = nn.Linear(hidden, hidden)
-        self.lin_down = nn.Linear(hidden, int_emb_size, bias=False)
-        self.lin_up = nn.Linear(int_emb_size, hidden, bias=False)
-        self.layers_before_skip = nn.ModuleList(ResidualLayer(hidden, silu) for _ in range(num_before_skip))
-        self.lin = nn.Linear(hidden, hidden)
-        self.layers_after_skip = nn.ModuleList(ResidualLayer(hidden, silu) for _ in range(num_after_skip))
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        for lin in [*self.lin_rbf, *self.lin_sbf, *self.lin_tbf, self.lin_kj, self.lin_ji, self.lin_down,
-                    self.lin_up, self.lin]:
-            glorot_orthogonal(lin.weight, scale=2.0)
-            if lin.bias is not None:
-                lin.bias.data.zero_()
-        for layer in [*self.layers_before_skip, *self.layers_after_skip]:
-            layer.reset_parameters()
-
-    def forward(self, m: Tensor, rbf: Tensor, sbf: Tensor, tbf: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> Tensor:
-        m_ji = silu(self.lin_ji(m))
-        m_kj = silu(self.lin_down(silu(self.lin_kj(m)) * self.lin_rbf(rbf)))
-        m_kj = m_kj[idx_kj] * self.lin_sbf(sbf) * self.lin_tbf(tbf)
-        m_kj = silu(self.lin_up(scatter(m_kj, idx_ji, dim=0, dim_size=m.size(0), reduce="sum")))
-        h = m_ji + m_kj
-        for layer in self.layers_before_skip:
-            h = layer(h)
-        h = silu(self.lin(h)) + m
-        for layer in self.layers_after_skip:
-            h = layer(h)
-        return h
