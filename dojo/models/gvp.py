@@ -8,7 +8,6 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn.models.schnet import GaussianSmearing
-from torch_geometric.utils import scatter
 
 from dojo.models import register
 from dojo.models._cartesian import as_irreps, check_positive, edge_vectors, mean_weights, safe_norm
@@ -104,19 +103,20 @@ class GVPGNN(GeometricModel):
 
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor]:
         _, dist, unit = edge_vectors(batch.pos, batch.edge_index)
-        edge_s, edge_v = self.edge_embedding(self.rbf(dist), unit.unsqueeze(-1))
+        edge_s, edge_v = self.edge_embedding(self.rbf(dist), unit.T.unsqueeze(-1))
         s = self.embedding(batch.z)
         weight = mean_weights(batch.edge_index, s.size(0), s.dtype)
-        # Vector channels are kept as [N, 3, C] so that the channel-mixing maps act on the last axis.
-        v = s.new_zeros(s.size(0), 3, self.vector_dim)
+        # Vector channels are kept component-major, as [3, N, C]: the channel-mixing maps act on the last axis, and
+        # per-channel gates [N, C] broadcast over the components without reshaping.
+        v = s.new_zeros(3, s.size(0), self.vector_dim)
         for layer in self.layers:
             s, v = layer(s, v, edge_s, edge_v, weight, batch.edge_index)
         scalars, _ = self.out(*self.out_norm(s, v))
-        return scalars, as_irreps(v.transpose(1, 2))
+        return scalars, as_irreps(v.permute(1, 2, 0))
 
 
 class GVP(nn.Module):
-    """A geometric vector perceptron ``(s, V) -> (s', V')`` on ``[N, si]`` scalars and ``[N, 3, vi]`` vectors.
+    """A geometric vector perceptron ``(s, V) -> (s', V')`` on ``[N, si]`` scalars and ``[3, N, vi]`` vectors.
 
     ``activations=False`` leaves out ``sigma`` and ``sigma^+`` (the vector gate, if any, still applies, as in the
     authors' code); ``out_dims[1] = 0`` makes a GVP to scalars only, which returns ``None`` as vectors.
@@ -141,16 +141,16 @@ class GVP(nn.Module):
 
     def forward(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor | None]:
         v_h = self.w_h(v)
-        s_m = self.w_m(torch.cat([s, safe_norm(v_h, dim=-2)], dim=-1))
+        s_m = self.w_m(torch.cat([s, safe_norm(v_h, dim=0)], dim=-1))
         s_out = torch.relu(s_m) if self.activations else s_m
         if self.w_mu is None:
             return s_out, None
         v_mu = self.w_mu(v_h)
         if self.w_g is not None:
             gate = self.w_g(torch.sigmoid(s_m) if self.activations else s_m)
-            return s_out, v_mu * torch.sigmoid(gate).unsqueeze(-2)
+            return s_out, v_mu * torch.sigmoid(gate)
         if self.activations:
-            return s_out, v_mu * torch.sigmoid(safe_norm(v_mu, dim=-2, keepdim=True))
+            return s_out, v_mu * torch.sigmoid(safe_norm(v_mu, dim=0))
         return s_out, v_mu
 
 
@@ -168,7 +168,7 @@ class GVPLayerNorm(nn.Module):
         self.scalar_norm.reset_parameters()
 
     def forward(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        rms = v.square().sum(dim=-2, keepdim=True).clamp_min(1e-8).mean(dim=-1, keepdim=True).sqrt()
+        rms = v.square().sum(dim=0).clamp_min(1e-8).mean(dim=-1, keepdim=True).sqrt()
         return self.scalar_norm(s), v / rms
 
 
@@ -196,17 +196,16 @@ class GVPConvLayer(nn.Module):
 
     def forward(self, s: Tensor, v: Tensor, edge_s: Tensor, edge_v: Tensor, weight: Tensor, edge_index: Tensor
                 ) -> tuple[Tensor, Tensor]:
-        """One layer; ``weight`` is ``1/k'`` per edge (the mean over each node's neighbours)."""
+        """One layer; ``weight`` is ``1/k'`` per edge (the mean over each node's neighbours).
+
+        ``index_add`` sums the weighted messages straight onto the residual.
+        """
         j, i = edge_index
         ms = torch.cat([s.index_select(0, j), edge_s], dim=-1)
-        mv = torch.cat([v.index_select(0, j), edge_v], dim=-1)
+        mv = torch.cat([v.index_select(1, j), edge_v], dim=-1)
         for gvp in self.message:
             ms, mv = gvp(ms, mv)
-        # One scatter for both: the scalar and the (flattened) vector messages side by side.
-        messages = torch.cat([ms, mv.flatten(1)], dim=-1) * weight
-        delta = scatter(messages, i, dim=0, dim_size=s.size(0), reduce="sum")
-        ds, dv = delta.split([s.size(1), v[0].numel()], dim=-1)
-        s, v = self.norms[0](s + ds, v + dv.view_as(v))
+        s, v = self.norms[0](s.index_add(0, i, ms * weight), v.index_add(1, i, mv * weight))
         fs, fv = s, v
         for gvp in self.feedforward:
             fs, fv = gvp(fs, fv)

@@ -8,7 +8,6 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
-from torch_geometric.utils import scatter
 
 from dojo.models import register
 from dojo.models._cartesian import as_irreps, check_positive, edge_vectors, safe_norm
@@ -77,7 +76,10 @@ class PaiNN(GeometricModel):
         self.cutoff = cutoff
         self.num_rbf = num_rbf
         self.embedding = nn.Embedding(in_dim, hidden)
-        self.messages = nn.ModuleList(MessageBlock(hidden, num_rbf) for _ in range(num_layers))
+        # The filters W(d) of every message block read the same radial functions, so they are one linear map
+        # (layer after layer along its output), evaluated once per pass; schnetpack's PaiNN does the same.
+        self.filters = nn.Linear(num_rbf, num_layers * 3 * hidden)
+        self.messages = nn.ModuleList(MessageBlock(hidden) for _ in range(num_layers))
         self.updates = nn.ModuleList(
             UpdateBlock(hidden, update_vectors=equivariant_pred or layer < num_layers - 1)
             for layer in range(num_layers))
@@ -93,11 +95,14 @@ class PaiNN(GeometricModel):
         _, dist, unit = edge_vectors(batch.pos, batch.edge_index)
         check_cutoff(dist, self.cutoff, "painn")
         rbf = sine_basis(dist, self.num_rbf, self.cutoff) * cosine_cutoff(dist, self.cutoff).unsqueeze(-1)
+        filters = self.filters(rbf).chunk(len(self.messages), dim=-1)
         s = self.embedding(batch.z)
-        # Vector channels are kept as [N, 3, F] so that the channel-mixing maps act on the last axis.
-        v = s.new_zeros(s.size(0), 3, s.size(1))
-        for message, update in zip(self.messages, self.updates):
-            s, v = message(s, v, rbf, unit, batch.edge_index)
+        # Vector channels are kept as [N, 3, F] so that the channel-mixing maps act on the last axis. They start at
+        # zero, which the first message block knows from v = None.
+        v = None
+        unit = unit.unsqueeze(-1)
+        for message, update, filt in zip(self.messages, self.updates, filters):
+            s, v = message(s, v, filt, unit, batch.edge_index)
             s, v = update(s, v)
         return s, as_irreps(v.transpose(1, 2))
 
@@ -105,24 +110,27 @@ class PaiNN(GeometricModel):
 class MessageBlock(nn.Module):
     """PaiNN's message block: continuous filters ``W(d)`` gate ``phi(s_j)``, which feeds scalars and vectors."""
 
-    def __init__(self, hidden: int, num_rbf: int) -> None:
+    def __init__(self, hidden: int) -> None:
         super().__init__()
         self.phi = mlp([hidden, hidden, 3 * hidden])
-        self.filter = nn.Linear(num_rbf, 3 * hidden)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for layer in (*self.phi[::2], self.filter):
+        for layer in self.phi[::2]:
             layer.reset_parameters()
 
-    def forward(self, s: Tensor, v: Tensor, rbf: Tensor, unit: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, s: Tensor, v: Tensor | None, filt: Tensor, unit: Tensor, edge_index: Tensor
+                ) -> tuple[Tensor, Tensor]:
+        """One block; ``filt`` is this block's ``W(|r_ij|)`` ``[E, 3F]``, ``unit`` the ``[E, 3, 1]`` directions,
+        ``v = None`` stands for zero vectors. ``index_add`` sums the messages straight onto the residual."""
         j, i = edge_index
-        x_vv, x_s, x_vs = (self.phi(s).index_select(0, j) * self.filter(rbf)).chunk(3, dim=-1)
-        dv = v.index_select(0, j) * x_vv.unsqueeze(1) + unit.unsqueeze(-1) * x_vs.unsqueeze(1)  # [E, 3, F]
-        # One scatter for both: the scalar and the (flattened) vector messages side by side.
-        delta = scatter(torch.cat([x_s, dv.flatten(1)], dim=-1), i, dim=0, dim_size=s.size(0), reduce="sum")
-        ds, dv = delta.split([s.size(1), 3 * s.size(1)], dim=-1)
-        return s + ds, v + dv.view_as(v)
+        x_vv, x_s, x_vs = (self.phi(s).index_select(0, j) * filt).chunk(3, dim=-1)
+        dv = unit * x_vs.unsqueeze(1)  # [E, 3, F]
+        if v is None:
+            v = dv.new_zeros(s.size(0), *dv.shape[1:])
+        else:
+            dv = torch.addcmul(dv, v.index_select(0, j), x_vv.unsqueeze(1))
+        return s.index_add(0, i, x_s), v.index_add(0, i, dv)
 
 
 class UpdateBlock(nn.Module):
@@ -143,14 +151,16 @@ class UpdateBlock(nn.Module):
             layer.reset_parameters()
 
     def forward(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        uv, vv = self.uv(v).chunk(2, dim=-1)  # U v_i and V v_i, [N, 3, F]
+        n, _, f = v.shape
+        # U v_i and V v_i as [N, 3, F]: one 2D matrix product over the flattened (node, component) rows.
+        uv, vv = self.uv(v.reshape(3 * n, f)).view(n, 3, 2 * f).chunk(2, dim=-1)
         a = self.a(torch.cat([s, safe_norm(vv, dim=1)], dim=-1))
         if self.update_vectors:
             a_vv, a_sv, a_ss = a.chunk(3, dim=-1)
-            v = v + a_vv.unsqueeze(1) * uv
+            v = torch.addcmul(v, a_vv.unsqueeze(1), uv)
         else:
             a_sv, a_ss = a.chunk(2, dim=-1)
-        return s + a_ss + a_sv * (uv * vv).sum(1), v
+        return torch.addcmul(s + a_ss, a_sv, (uv * vv).sum(1)), v
 
 
 def sine_basis(dist: Tensor, num: int, cutoff: float) -> Tensor:
