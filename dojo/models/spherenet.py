@@ -145,7 +145,7 @@ def torsions(unit: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, Tens
 
     ``theta`` is the angle between ``x_k - x_j`` and the axis ``x_i - x_j``; ``phi`` in ``(0, 2 pi]`` the
     counterclockwise turn about the axis from the plane of ``k`` to the first plane of another neighbour ``r != i``
-    of ``j`` (``2 pi`` if there is none). Directions within ``sqrt(eps)`` of the axis get ``sin theta = 0`` exactly
+    of ``j`` (``2 pi`` if there is none; a neighbour in the plane of ``k``, on its side, counts as a full turn). Directions within ``sqrt(eps)`` of the axis get ``sin theta = 0`` exactly
     and are never a reference (see :class:`SphereNet`).
 
     Examples
@@ -168,9 +168,11 @@ def torsions(unit: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, Tens
     # Quadruplets: triplet t with every candidate reference s on the same edge j -> i (s = t included).
     t, s = pairs_in_groups(idx_ji)
     turn = torch.atan2((axis[t] * torch.linalg.cross(perp[t], perp[s])).sum(-1), (perp[t] * perp[s]).sum(-1))
-    # A full turn for k itself, set explicitly: round-off (fused multiply-adds) can leave a tiny turn of either
-    # sign between a vector and itself, which would pick k or another reference at random.
-    turn = torch.where(turn <= 0, turn + 2 * math.pi, turn).masked_fill(on_axis[s] | (t == s), 2 * math.pi)
+    # A reference in the plane of k (on k's side) is a full turn away, as k itself is, decided with a tolerance:
+    # round-off (fused multiply-adds, rotated inputs) leaves a tiny turn of either sign there, which would flip
+    # between ~0 and ~2 pi and make phi jump on symmetric geometry (planar stars, stacked rings).
+    coplanar = turn.abs() <= math.sqrt(torch.finfo(unit.dtype).eps)
+    turn = torch.where(turn <= 0, turn + 2 * math.pi, turn).masked_fill(on_axis[s] | (t == s) | coplanar, 2 * math.pi)
     phi = scatter(turn, t, dim=0, dim_size=idx_ji.numel(), reduce="min")
     return cos_theta, sin_theta, phi
 
