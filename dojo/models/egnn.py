@@ -7,7 +7,6 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
-from torch_geometric.utils import scatter
 
 from dojo.models import register
 from dojo.models._cartesian import as_irreps, check_positive, mean_weights
@@ -72,11 +71,13 @@ class EGNN(GeometricModel):
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor]:
         h = self.embedding(batch.z)
         j, i = batch.edge_index
-        diff0 = batch.pos[i] - batch.pos[j]
+        diff0 = batch.pos.index_select(0, i) - batch.pos.index_select(0, j)
         weight = mean_weights(batch.edge_index, h.size(0), diff0.dtype)
-        disp = torch.zeros_like(batch.pos)
+        disp = None  # no displacement yet
         for layer in self.layers:
             h, disp = layer(h, disp, diff0, weight, batch.edge_index)
+        if disp is None:  # a single layer that does not move the nodes
+            disp = torch.zeros_like(batch.pos)
         return h, as_irreps(disp.unsqueeze(1))
 
 
@@ -102,23 +103,21 @@ class EGNNLayer(nn.Module):
             # The authors' implementation starts the position update near zero (Xavier, gain 0.001) for stability.
             nn.init.xavier_uniform_(self.phi_x[-1].weight, gain=0.001)
 
-    def forward(self, h: Tensor, disp: Tensor, diff0: Tensor, weight: Tensor, edge_index: Tensor
-                ) -> tuple[Tensor, Tensor]:
-        """Update ``h`` and the displacements ``disp = x - x^0``.
+    def forward(self, h: Tensor, disp: Tensor | None, diff0: Tensor, weight: Tensor, edge_index: Tensor
+                ) -> tuple[Tensor, Tensor | None]:
+        """Update ``h`` and the displacements ``disp = x - x^0`` (``None`` while they are zero, and kept ``None``
+        by a layer that does not update positions).
 
         ``diff0`` holds the input ``x_i^0 - x_j^0`` per edge, ``weight`` the ``1/|N(i)|`` per edge. Working with
         displacements rather than positions keeps the small position updates exact in float32 (no ``(x + dx) - x``
         cancellation) and makes translation invariance hold by construction.
         """
         j, i = edge_index
-        diff = diff0 + (disp.index_select(0, i) - disp.index_select(0, j))
+        diff = diff0 if disp is None else diff0 + (disp.index_select(0, i) - disp.index_select(0, j))
         h_i, h_j = h.index_select(0, i), h.index_select(0, j)
         m_ij = self.phi_e(torch.cat([h_i, h_j, diff.square().sum(-1, keepdim=True)], dim=-1))
-        if self.phi_x is None:
-            m_i = scatter(m_ij, i, dim=0, dim_size=h.size(0), reduce="sum")
-        else:
-            # One scatter for both: the messages m_ij and the weighted position updates side by side.
-            update = torch.cat([m_ij, diff * (self.phi_x(m_ij) * weight)], dim=-1)
-            m_i, dx = scatter(update, i, dim=0, dim_size=h.size(0), reduce="sum").split([h.size(1), 3], dim=-1)
-            disp = disp + dx
+        m_i = m_ij.new_zeros(h.size(0), m_ij.size(1)).index_add_(0, i, m_ij)
+        if self.phi_x is not None:
+            dx = diff * (self.phi_x(m_ij) * weight)
+            disp = dx.new_zeros(h.size(0), 3).index_add_(0, i, dx) if disp is None else disp.index_add(0, i, dx)
         return h + self.phi_h(torch.cat([h, m_i], dim=-1)), disp
