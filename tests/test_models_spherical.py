@@ -14,7 +14,7 @@ import counterexamples
 from dojo import models
 from dojo.graphs import geometric_graph, radius_edges
 from dojo.models._spherical import ChannelTensorProduct, IrrepsLinear, to_e3nn
-from dojo.models.mace import symmetric_power_basis
+from dojo.models.mace import SymmetricContraction, symmetric_power_basis
 from dojo.transforms import random_rotation, rigid_motion
 
 SPHERICAL = ["tfn", "mace"]
@@ -134,6 +134,33 @@ def test_product_basis_is_equivariant(seed, proper):
 
     moved = basis(a @ wigner(irreps, rotation).T)
     assert torch.allclose(moved, basis(a) @ wigner(irreps_out, rotation).T, atol=1e-10)
+
+
+@pytest.mark.parametrize("irreps, irreps_out, correlation", [
+    ("0e+1o+2e", "0e+1o+2e", 3), ("0e+0o+1o+1e+2e", "0e+0o+1e+2o", 3), ("0e+1o", "0e+1o", 4)])
+def test_symmetric_contraction_equals_the_dense_product_basis(irreps, irreps_out, correlation):
+    """The recursive evaluation (weights folded onto coupling trees, prefixes shared) computes exactly
+    ``m = sum_nu sum_eta W_eta norm_eta (monomials(A) @ U_nu)_eta`` with the dense ``U`` of every degree."""
+    irreps, irreps_out = o3.Irreps(irreps), o3.Irreps(irreps_out)
+    allowed = "0e+0o+1o+1e+2e+2o"
+    torch.manual_seed(0)
+    contraction = SymmetricContraction(irreps, irreps_out, o3.Irreps(allowed), correlation, 3, 2).double()
+    a = torch.randn(4, irreps.dim, 3, dtype=torch.float64)
+    z = torch.tensor([0, 1, 1, 0])
+    columns, paths = [], []  # per basis polynomial: its values [N, ir.dim, K] and output irrep, in the weights' order
+    for degree in range(1, correlation + 1):
+        irreps_nu, monomials, u = symmetric_power_basis(str(irreps), degree, allowed)
+        b = torch.einsum("nmk,mc->nck", a[:, monomials].prod(2), u)
+        for (_, ir), s in zip(irreps_nu, irreps_nu.slices()):
+            if ir in [ir_out for _, ir_out in irreps_out]:
+                columns.append(b[:, s])
+                paths.append(ir)
+    expected = torch.zeros(4, irreps_out.dim, 3, dtype=torch.float64)
+    for p, (column, ir) in enumerate(zip(columns, paths)):
+        s = irreps_out.slices()[[ir_out for _, ir_out in irreps_out].index(ir)]
+        expected[:, s] += contraction.weight[z, p].unsqueeze(1) * column * paths.count(ir) ** -0.5
+    assert contraction.weight.shape[1] == len(paths)
+    assert torch.allclose(contraction(a, z), expected, atol=1e-12)
 
 
 @pytest.mark.parametrize("correlation", [1, 2, 3])

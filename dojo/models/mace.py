@@ -18,7 +18,7 @@ from dojo.models._spherical import (ChannelTensorProduct, ExactConstants, Irreps
 from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import BesselBasis, check_cutoff
 
-__all__ = ["MACE", "symmetric_power_basis"]
+__all__ = ["MACE", "coupled_basis", "symmetric_power_basis"]
 
 
 @register("mace")
@@ -201,87 +201,187 @@ class SymmetricContraction(ExactConstants):
     r"""MACE's product basis: equivariant polynomials of degree ``1..correlation`` in each channel's ``A``.
 
     For every degree ``nu`` and channel ``k``, the products ``A_{a_1,k} ... A_{a_nu,k}`` of components of one channel
-    span the symmetric tensor power ``Sym^nu`` of the per-channel irreps; :func:`symmetric_power_basis` gives a
-    basis ``U`` of its equivariant polynomials into each irrep (the paper's generalised Clebsch-Gordan coefficients),
-    ``B_{eta_nu, LM, k} = sum_a U_{a, (eta_nu, LM)} A_{a_1,k} ... A_{a_nu,k}``. The output is
+    span the symmetric tensor power ``Sym^nu`` of the per-channel irreps; :func:`coupled_basis` gives a basis of its
+    equivariant polynomials into each irrep (the paper's generalised Clebsch-Gordan coefficients ``U``), each a
+    combination ``alpha`` of coupling trees: irreps ``A_{f_1}, ..., A_{f_nu}`` (``f_1 <= ... <= f_nu``) coupled left
+    to right by Clebsch-Gordan coefficients. The output is
     ``m_{LM,k} = sum_{nu, eta_nu} W_{z, eta_nu, k} B_{eta_nu, LM, k}``, one weight per node type, basis polynomial and
-    channel. ``U`` is sparse (a few percent of its entries are nonzero), so each nonzero entry is one term: the
-    product of its components of ``A``, times the entry and the weight, added into its output component.
+    channel; each basis polynomial is normalised by the square root of the number of them into its irrep.
+
+    Evaluation never forms ``U`` or the products of ``nu`` components. As in the paper's code, the weights are
+    applied before the last factor: ``sum_eta W_eta B_eta = sum_t W'_t T_t`` over trees ``t`` with
+    ``W' = W alpha``, and ``T_t = C(X_s, A_f)`` couples the tree's prefix ``s`` (the first ``nu - 1`` factors,
+    coupled) with its last factor ``A_f``. Grouping the trees by (prefix irrep, ``f``, output irrep), each group first
+    sums its weighted prefixes ``Q = sum_t W'_t X_{s_t}`` and then couples ``Q`` with ``A_f`` once. The prefixes
+    themselves are computed level by level, each from a shorter one and one factor, and shared by every tree that
+    starts with them (degree 1's prefix is the constant 1). Every Clebsch-Gordan product is a list of its nonzero
+    entries: gather the two factors, multiply, ``index_add`` into the output. Cost per node and channel: the nonzero
+    Clebsch-Gordan entries of the prefixes and groups, and the trees times their prefix's dimension, instead of
+    the nonzero entries of ``U`` (millions for ``max_ell = 10``, ``correlation = 3``).
     """
 
     def __init__(self, irreps_in: o3.Irreps, irreps_out: o3.Irreps, allowed: o3.Irreps, correlation: int,
                  channels: int, num_elements: int) -> None:
         super().__init__()
+        self.irreps_in, self.irreps_out = irreps_in, irreps_out
         out_start = {ir: s.start for (_, ir), s in zip(irreps_out, irreps_out.slices())}
         paths: list[o3.Irrep] = []  # the output irrep of every basis polynomial kept, all degrees
-        outputs, polynomials, values = [], [], []  # per term: output component, basis polynomial, entry of U
-        self.degrees: list[int] = []
+        trees: dict[tuple, int] = {}  # (factors, chain of irreps) -> tree number
+        mix = []  # (basis polynomial, tree, alpha)
         for degree in range(1, correlation + 1):
-            irreps_nu, monomials, u = symmetric_power_basis(str(irreps_in), degree, str(allowed))
-            factors = []
-            for (_, ir), columns in zip(irreps_nu, irreps_nu.slices()):
-                if ir in out_start:
-                    rows, m = u[:, columns].nonzero(as_tuple=True)
-                    factors.append(monomials[rows])
-                    outputs.append(out_start[ir] + m)
-                    polynomials.append(torch.full_like(m, len(paths)))
-                    values.append(u[:, columns][rows, m])
+            for factors, ir, chains, alpha in coupled_basis(str(irreps_in), degree, str(allowed)):
+                if ir not in out_start:
+                    continue
+                for row in alpha.tolist():
+                    mix += [(len(paths), trees.setdefault((factors, chain), len(trees)), value)
+                            for chain, value in zip(chains, row) if value != 0.0]
                     paths.append(ir)
-            if factors:
-                self.degrees.append(degree)
-                self.register_buffer(f"factors_{degree}", torch.cat(factors).t().contiguous())  # [degree, terms]
-        # Normalise each output by the square root of its number of basis polynomials.
-        norm = torch.tensor([paths.count(ir) ** -0.5 for ir in paths], dtype=torch.float64)
-        polynomial = torch.cat(polynomials)
-        self.irreps_in, self.irreps_out = irreps_in, irreps_out
-        self.register_buffer("output", torch.cat(outputs))
-        self.register_buffer("polynomial", polynomial)
-        self.register_constant("value", (torch.cat(values) * norm[polynomial]).unsqueeze(-1))
+        norm = [paths.count(ir) ** -0.5 for ir in paths]
+        path, tree, value = zip(*mix) if mix else ((), (), ())
+        self.register_buffer("mix_path", torch.tensor(path, dtype=torch.long))
+        self.register_buffer("mix_tree", torch.tensor(tree, dtype=torch.long))
+        self.register_constant("mix_value", torch.tensor([v * norm[p] for p, v in zip(path, value)],
+                                                         dtype=torch.float64).view(-1, 1))
+        self.num_trees = len(trees)
+        offset = self._build_prefixes(list(trees))
+        self._build_groups(list(trees), offset, out_start)
         self.weight = nn.Parameter(torch.empty(num_elements, len(paths), channels))
         self.reset_parameters()
+
+    def _build_prefixes(self, trees: list[tuple]) -> dict[tuple, int]:
+        """The entries that compute each level of prefixes; returns where every prefix lives in
+        ``X = [1, A, level 2, level 3, ...]``."""
+        a_start = [1 + s.start for s in self.irreps_in.slices()]
+        offset = {((), ()): 0} | {((f,), (ir,)): a_start[f] for f, (_, ir) in enumerate(self.irreps_in)}
+        needed = {(factors[:k], chain[:k]) for factors, chain in trees for k in range(2, len(factors))}
+        self.levels, size = [], 1 + self.irreps_in.dim
+        for level in range(2, max((len(f) for f, _ in needed), default=1) + 1):
+            entries = []  # (output component, prefix component, A component, Clebsch-Gordan entry)
+            start = size
+            for factors, chain in sorted(k for k in needed if len(k[0]) == level):
+                offset[factors, chain] = size
+                parent = offset[factors[:-1], chain[:-1]]
+                entries += _cg_entries(chain[-2], self.irreps_in[factors[-1]].ir, chain[-1], size - start, parent,
+                                       a_start[factors[-1]])
+                size += chain[-1].dim
+            self._register_entries(f"level{level}", entries)
+            self.levels.append((level, size - start))
+        return offset
+
+    def _build_groups(self, trees: list[tuple], offset: dict[tuple, int], out_start: dict[o3.Irrep, int]) -> None:
+        """The entries of ``Q`` (weighted prefixes, grouped by prefix irrep, last factor and output irrep) and of the
+        coupling of every group with its last factor into the output."""
+        a_start = [1 + s.start for s in self.irreps_in.slices()]
+        groups: dict[tuple, int] = {}
+        q_entries, cg_entries, size = [], [], 0
+        for t, (factors, chain) in enumerate(trees):
+            constant = len(factors) == 1
+            prefix_ir, f, ir = o3.Irrep("0e") if constant else chain[-2], factors[-1], chain[-1]
+            key = (constant, prefix_ir, f, ir)
+            if key not in groups:
+                groups[key] = size
+                if constant:  # degree 1: the factor itself
+                    cg_entries += [(out_start[ir] + m, size, a_start[f] + m, 1.0) for m in range(ir.dim)]
+                else:
+                    cg_entries += _cg_entries(prefix_ir, self.irreps_in[f].ir, ir, out_start[ir], size, a_start[f])
+                size += prefix_ir.dim
+            prefix = offset[factors[:-1], chain[:-1]]
+            q_entries += [(groups[key] + m, prefix + m, t) for m in range(prefix_ir.dim)]
+        self.q_size = size
+        q_out, q_prefix, q_tree = zip(*q_entries) if q_entries else ((), (), ())
+        for name, values in (("q_out", q_out), ("q_prefix", q_prefix), ("q_tree", q_tree)):
+            self.register_buffer(name, torch.tensor(values, dtype=torch.long))
+        self._register_entries("out", cg_entries)
+
+    def _register_entries(self, name: str, entries: list[tuple[int, int, int, float]]) -> None:
+        out, left, right, value = zip(*entries) if entries else ((), (), (), ())
+        for suffix, values in (("out", out), ("left", left), ("right", right)):
+            self.register_buffer(f"{name}_{suffix}", torch.tensor(values, dtype=torch.long))
+        self.register_constant(f"{name}_value", torch.tensor(value, dtype=torch.float64).view(-1, 1))
 
     def reset_parameters(self) -> None:
         nn.init.normal_(self.weight)
 
+    def _product(self, name: str, left: Tensor, right: Tensor, size: int) -> Tensor:
+        """The Clebsch-Gordan product listed as ``name``: ``out[c] += value * left[l] * right[r]`` per entry."""
+        terms = left.index_select(1, getattr(self, f"{name}_left")) * right.index_select(1, getattr(self, f"{name}_right"))
+        return left.new_zeros(left.size(0), size, left.size(2)).index_add_(
+            1, getattr(self, f"{name}_out"), terms * getattr(self, f"{name}_value"))
+
     def forward(self, a: Tensor, z: Tensor) -> Tensor:
         """``a [N, irreps_in.dim, K]`` and node types ``z [N]`` -> ``[N, irreps_out.dim, K]``."""
-        products = []
-        for degree in self.degrees:
-            factors = getattr(self, f"factors_{degree}")
-            product = a.index_select(1, factors[0])
-            for factor in factors[1:]:
-                product = product * a.index_select(1, factor)
-            products.append(product)
-        terms = torch.cat(products, dim=1) * self.value * self.weight[z].index_select(1, self.polynomial)
-        return a.new_zeros(a.size(0), self.irreps_out.dim, a.size(2)).index_add_(1, self.output, terms)
+        x = torch.cat([a.new_ones(a.size(0), 1, a.size(2)), a], dim=1)
+        for level, size in self.levels:
+            x = torch.cat([x, self._product(f"level{level}", x, x, size)], dim=1)
+        tree_weight = self.weight.new_zeros(self.weight.size(0), self.num_trees, self.weight.size(2)).index_add_(
+            1, self.mix_tree, self.weight.index_select(1, self.mix_path) * self.mix_value)
+        q = x.new_zeros(x.size(0), self.q_size, x.size(2)).index_add_(
+            1, self.q_out, x.index_select(1, self.q_prefix) * tree_weight.index_select(1, self.q_tree)[z])
+        return self._product("out", q, x, self.irreps_out.dim)
 
 
 def product_basis_irreps(irreps_a: o3.Irreps, correlation: int, allowed: o3.Irreps) -> o3.Irreps:
     """The per-channel irreps (sorted, within ``allowed``) of the product basis of degrees ``1..correlation``."""
-    found = set()
-    for degree in range(1, correlation + 1):
-        found |= {ir for _, ir in symmetric_power_basis(str(irreps_a), degree, str(allowed))[0]}
+    found = {ir for degree in range(1, correlation + 1)
+             for _, ir, _, _ in coupled_basis(str(irreps_a), degree, str(allowed))}
     return o3.Irreps([(1, ir) for ir in sorted(found)])
 
 
-@functools.lru_cache(maxsize=None)
-def symmetric_power_basis(irreps: str, degree: int, allowed: str) -> tuple[o3.Irreps, Tensor, Tensor]:
-    """A basis of the equivariant polynomials of degree ``degree`` in a vector ``A`` of per-channel ``irreps``.
+Block = tuple[tuple[int, ...], o3.Irrep, tuple[tuple[o3.Irrep, ...], ...], Tensor]
 
-    The products ``A_{a_1} ... A_{a_nu}`` span the symmetric tensor power ``Sym^nu``. For every multiset of ``nu``
-    irreps of ``A`` and every way of coupling them left to right with Clebsch-Gordan coefficients (e3nn's
-    ``wigner_3j``) into an ``allowed`` irrep ``L``, the coupled tensor, summed over the orderings of equal factors,
-    is a polynomial in the distinct monomials ``a_1 <= ... <= a_nu``; the couplings of one multiset into one ``L``
-    may coincide or vanish once symmetrised (``A_1 x A_1 = 0``), so an SVD keeps an orthonormal basis of their span.
-    That is what e3nn's ``ReducedTensorProducts("ijk=jik=ikj")`` computes, but folding onto monomials first is
-    cheaper: for ``nu = 3`` on the 18 components of an SO(3) channel up to ``l = 2`` (same multiplicities) it took
-    6 s here, this 0.3 s. Cached per process, in float64.
+
+@functools.lru_cache(maxsize=None)
+def coupled_basis(irreps: str, degree: int, allowed: str) -> tuple[Block, ...]:
+    """A basis of the equivariant polynomials of degree ``degree`` in a vector ``A`` of per-channel ``irreps``, as
+    combinations of coupling trees.
+
+    The products ``A_{a_1} ... A_{a_nu}`` span the symmetric tensor power ``Sym^nu``. For every multiset
+    ``f_1 <= ... <= f_nu`` of irreps of ``A`` and every way of coupling ``A_{f_1}, ..., A_{f_nu}`` left to right
+    with Clebsch-Gordan coefficients (e3nn's ``wigner_3j``) into an ``allowed`` irrep ``L`` (a *tree*, named by its
+    chain of irreps ``(ir_{f_1}, L_2, ..., L)``), the coupled tensor is a polynomial in ``A``; the trees of one
+    multiset into one ``L`` may coincide or vanish as polynomials (``A_1 x A_1 -> 1e`` is zero), so an SVD of
+    their coefficients on the monomials keeps an orthonormal basis of their span. That is what e3nn's
+    ``ReducedTensorProducts("ijk=jik=ikj")`` computes, on each multiset's own monomials. Cached per process: models
+    of one configuration share it.
+
+    Returns
+    -------
+    tuple of (factors, L, chains, alpha), sorted by ``L`` (stable)
+        For each multiset ``factors`` and irrep ``L``: the trees' chains and ``alpha [rank, len(chains)]``, whose
+        rows are the basis polynomials ``sum_c alpha_c T_c(A)``.
+
+    Examples
+    --------
+    >>> [(factors, str(ir), alpha.shape) for factors, ir, _, alpha in coupled_basis("1x0e+1x1o", 2, "0e+1o+1e")]
+    [((0, 0), '0e', torch.Size([1, 1])), ((1, 1), '0e', torch.Size([1, 1])), ((0, 1), '1o', torch.Size([1, 1]))]
+    """
+    irreps_in, keep = o3.Irreps(irreps), {ir for _, ir in o3.Irreps(allowed)}
+    slices = irreps_in.slices()
+    blocks: list[Block] = []
+    for factors in itertools.combinations_with_replacement(range(len(irreps_in)), degree):
+        rows = _monomial_rows(irreps_in.dim, [slices[f] for f in factors])
+        couplings = _couplings([irreps_in[f].ir for f in factors], keep)
+        for ir in sorted({chain[-1] for chain, _ in couplings}):
+            chosen = [(chain, c) for chain, c in couplings if chain[-1] == ir]
+            folded = [torch.zeros(ir.dim, int(rows.max()) + 1, dtype=torch.float64).index_add_(1, rows, c.flatten(1))
+                      for _, c in chosen]
+            alpha = _span_coefficients(torch.stack(folded))
+            if len(alpha):
+                blocks.append((factors, ir, tuple(chain for chain, _ in chosen), alpha))
+    blocks.sort(key=lambda block: block[1])
+    return tuple(blocks)
+
+
+def symmetric_power_basis(irreps: str, degree: int, allowed: str) -> tuple[o3.Irreps, Tensor, Tensor]:
+    """The basis of :func:`coupled_basis` written out on all monomials: the dense ``U`` with ``B = monomials(A) @ U``.
+
+    A reference for checking (its size grows like ``dim(A) ** degree``); the model never forms it.
 
     Returns
     -------
     (o3.Irreps, Tensor [M, degree], Tensor [M, irreps_out.dim])
         The output irreps (one ``1x`` entry per basis polynomial, sorted), the monomials (rows: sorted component
-        indices) and the basis ``U``: ``B = monomials(A) @ U``.
+        indices) and ``U``.
 
     Examples
     --------
@@ -292,39 +392,54 @@ def symmetric_power_basis(irreps: str, degree: int, allowed: str) -> tuple[o3.Ir
     irreps_in, keep = o3.Irreps(irreps), {ir for _, ir in o3.Irreps(allowed)}
     d, slices = irreps_in.dim, irreps_in.slices()
     monomials = torch.tensor(list(itertools.combinations_with_replacement(range(d), degree))).view(-1, degree)
-    # The monomial row of every ordered index tuple: base-d codes of sorted tuples increase along `monomials`.
-    tuples = torch.tensor(list(itertools.product(range(d), repeat=degree))).view(-1, degree)
-    powers = d ** torch.arange(degree - 1, -1, -1)
-    row_of = torch.searchsorted(monomials @ powers, tuples.sort(dim=1).values @ powers).view([d] * degree)
-    found: list[tuple[o3.Irrep, Tensor]] = []
-    for factors in itertools.combinations_with_replacement(range(len(irreps_in)), degree):
-        rows = row_of[tuple(slices[f] for f in factors)].flatten()
-        couplings = [(ir, c) for ir, c in _couplings([irreps_in[f].ir for f in factors]) if ir in keep]
-        for ir in sorted({ir for ir, _ in couplings}):
-            folded = [torch.zeros(ir.dim, len(monomials), dtype=torch.float64).index_add_(1, rows, c.flatten(1))
-                      for ir_c, c in couplings if ir_c == ir]
-            found += [(ir, v) for v in _orthonormal_span(torch.stack(folded))]
-    found.sort(key=lambda item: item[0])
-    irreps_out = o3.Irreps([(1, ir) for ir, _ in found])
-    u = torch.cat([v.t() for _, v in found], dim=1) if found else torch.zeros(len(monomials), 0, dtype=torch.float64)
-    return irreps_out, monomials, u
+    columns, found = [], []
+    for factors, ir, chains, alpha in coupled_basis(irreps, degree, allowed):
+        rows = _monomial_rows(d, [slices[f] for f in factors], monomials)
+        tensors = dict(_couplings([irreps_in[f].ir for f in factors], keep))
+        folded = torch.stack([torch.zeros(ir.dim, len(monomials), dtype=torch.float64).index_add_(
+            1, rows, tensors[chain].flatten(1)) for chain in chains])
+        columns += [v.t() for v in torch.einsum("rc,cmx->rmx", alpha, folded)]
+        found += [ir] * len(alpha)
+    u = torch.cat(columns, dim=1) if columns else torch.zeros(len(monomials), 0, dtype=torch.float64)
+    return o3.Irreps([(1, ir) for ir in found]), monomials, u
 
 
-def _couplings(irreps: list[o3.Irrep]) -> list[tuple[o3.Irrep, Tensor]]:
-    """Every left-to-right Clebsch-Gordan coupling of ``irreps[0] x irreps[1] x ...``: ``(L, C [L.dim, dims...])``."""
-    chains = [(irreps[0], torch.eye(irreps[0].dim, dtype=torch.float64))]
-    for ir_next in irreps[1:]:
-        chains = [(ir, torch.einsum("p...,pqm->m...q", c, o3.wigner_3j(ir_c.l, ir_next.l, ir.l, dtype=torch.float64)))
-                  for ir_c, c in chains for ir in ir_c * ir_next]
-    return chains
+def _monomial_rows(d: int, slices: list[slice], monomials: Tensor | None = None) -> Tensor:
+    """The monomial (sorted index tuple) of every ordered tuple ``(a_1 in slices[0], ...)``, flattened: its row in
+    ``monomials``, or, without them, its rank among the tuples' own monomials (the same order)."""
+    grid = torch.cartesian_prod(*[torch.arange(s.start, s.stop) for s in slices]).view(-1, len(slices))
+    powers = d ** torch.arange(len(slices) - 1, -1, -1)
+    codes = grid.sort(dim=1).values @ powers  # base-d codes of sorted tuples increase along the monomials
+    if monomials is None:
+        return torch.unique(codes, return_inverse=True)[1]
+    return torch.searchsorted(monomials @ powers, codes)
 
 
-def _orthonormal_span(vectors: Tensor, tol: float = 1e-8) -> Tensor:
-    """An orthonormal basis ``[rank, ...]`` of the span of ``vectors [n, ...]`` (flattened), by SVD."""
+def _couplings(irreps: list[o3.Irrep], keep: set[o3.Irrep]) -> list[tuple[tuple[o3.Irrep, ...], Tensor]]:
+    """Every left-to-right Clebsch-Gordan coupling of ``irreps[0] x irreps[1] x ...`` into an irrep of ``keep``:
+    ``(chain of irreps, C [L.dim, dims...])``."""
+    chains = [((irreps[0],), torch.eye(irreps[0].dim, dtype=torch.float64))]
+    for step, ir_next in enumerate(irreps[1:], start=2):
+        chains = [(chain + (ir,), torch.einsum("p...,pqm->m...q", c,
+                                                o3.wigner_3j(chain[-1].l, ir_next.l, ir.l, dtype=torch.float64)))
+                  for chain, c in chains for ir in chain[-1] * ir_next if step < len(irreps) or ir in keep]
+    return [(chain, c) for chain, c in chains if chain[-1] in keep]
+
+
+def _cg_entries(ir_1: o3.Irrep, ir_2: o3.Irrep, ir: o3.Irrep, out: int, left: int,
+                right: int) -> list[tuple[int, int, int, float]]:
+    """The nonzero entries ``(out + m, left + p, right + q, C_pqm)`` of e3nn's ``wigner_3j`` coupling ``ir_1 x ir_2``
+    into ``ir``, placed at the given component offsets."""
+    w3j = o3.wigner_3j(ir_1.l, ir_2.l, ir.l, dtype=torch.float64)
+    p, q, m = w3j.nonzero(as_tuple=True)
+    return list(zip((out + m).tolist(), (left + p).tolist(), (right + q).tolist(), w3j[p, q, m].tolist()))
+
+
+def _span_coefficients(vectors: Tensor, tol: float = 1e-8) -> Tensor:
+    """``alpha [rank, n]`` such that the rows of ``alpha @ vectors.flatten(1)`` are an orthonormal basis of the span
+    of ``vectors [n, ...]``: the SVD's right singular vectors, written in terms of the vectors."""
     flat = vectors.flatten(1)
-    support = flat.abs().sum(0) > 0  # the SVD of the nonzero columns only: a few among thousands
-    _, s, vh = torch.linalg.svd(flat[:, support], full_matrices=False)
+    support = flat.abs().sum(0) > 0  # the SVD of the nonzero columns only
+    u, s, _ = torch.linalg.svd(flat[:, support], full_matrices=False)
     rank = int((s > tol * max(float(s[0]), 1.0)).sum()) if s.numel() else 0
-    basis = flat.new_zeros(rank, flat.size(1))
-    basis[:, support] = vh[:rank]
-    return basis.view(rank, *vectors.shape[1:])
+    return (u[:, :rank] / s[:rank]).t()
