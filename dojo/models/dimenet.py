@@ -41,7 +41,12 @@ class DimeNetPlusPlus(GeometricModel):
     with ``sbf_ln(d, alpha) = R_ln(d) Y_l^0(alpha)`` (``R`` from
     :class:`~dojo.models.radial.SphericalBesselBasis`). The node-wise output is ``t_i`` (width ``hidden``).
     An angle ``k-j-i`` involves three nodes: body order 3. Angles are unsigned, so the model is blind to
-    reflections (O(3)); invariant messages bound it by IGWL_(3) (design table confirmed by the paper).
+    reflections (O(3)). It is nevertheless *not* bounded by IGWL_(3), as the design table had it: messages live on
+    directed edges, so ``m_ji`` gathers the angles at ``j`` edge by edge, and summing over edges keeps that grouping,
+    which IGWL_(3) (one flat multiset of neighbour pairs per node) never sees. Measured: one block separates the
+    ``bodyorder-3`` and ``bodyorder-4`` pairs, whose 3-body (and 4-body) multisets are equal. One block's readout is
+    a sum over nodes ``j`` of a function of ``j``'s whole coloured neighbourhood, so IGWL bounds it
+    (``bounded_by="igwl"``); each further block reaches one hop further, as for any invariant message passing.
 
     Deviations from the paper/reference code, and why: node types come from an ``in_dim``-row embedding instead of
     95 atomic numbers; the output layers start from Glorot-orthogonal weights instead of zeros (zeros would cut the
@@ -103,7 +108,7 @@ class DimeNetPlusPlus(GeometricModel):
     @property
     def info(self) -> ModelInfo:
         return ModelInfo(name="DimeNet++", kind="invariant", body_order=3, tensor_order=0, group="O(3)",
-                         bounded_by="igwl-3", reference="Gasteiger et al., arXiv 2011.14115 (DimeNet: 2003.03123)")
+                         bounded_by="igwl", reference="Gasteiger et al., arXiv 2011.14115 (DimeNet: 2003.03123)")
 
     def node_features(self, batch: Data) -> tuple[Tensor, None]:
         j, i = batch.edge_index

@@ -44,7 +44,9 @@ class SphereNet(GeometricModel):
     The reference plane is the authors' choice: among the other neighbours ``r != i`` of ``j``, the one reached
     first turning counterclockwise about ``j -> i`` from ``k``, so ``phi`` in ``(0, 2 pi]`` (``2 pi`` when ``k`` is the
     only one). ``phi`` is signed, so a mirror image changes it: SphereNet sees chirality and is SO(3)-invariant
-    only (verified in the tests). A torsion involves ``k, j, i, r``: body order 4, bounded by IGWL_(4) under SO(3).
+    only (verified in the tests). A torsion involves ``k, j, i, r``: body order 4. As for DimeNet++, messages on
+    directed edges keep the torsions grouped edge by edge, which IGWL_(4) does not see (one block separates the
+    ``bodyorder-4`` pair, whose 4-body multisets are equal), so the bounding test is IGWL under SO(3).
 
     Degenerate geometry: when ``k`` (or a candidate ``r``) lies on the axis ``j -> i`` its plane, hence its torsion,
     is undefined, and the reference code returns whatever round-off gives (it separates the two k-chains, which
@@ -118,7 +120,7 @@ class SphereNet(GeometricModel):
     @property
     def info(self) -> ModelInfo:
         return ModelInfo(name="SphereNet", kind="invariant", body_order=4, tensor_order=0, group="SO(3)",
-                         bounded_by="igwl-4", reference="Liu et al., ICLR 2022, arXiv 2102.05013")
+                         bounded_by="igwl", reference="Liu et al., ICLR 2022, arXiv 2102.05013")
 
     def node_features(self, batch: Data) -> tuple[Tensor, None]:
         j, i = batch.edge_index
