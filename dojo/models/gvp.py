@@ -157,7 +157,12 @@ class GVP(nn.Module):
 class GVPLayerNorm(nn.Module):
     """LayerNorm of the scalars; vectors divided by the root-mean-square norm of their channels (no parameters).
 
-    Each channel's squared norm is clamped at 1e-8 first (as in the authors' code), so zero vectors stay zero.
+    The mean squared norm is floored at 1e-2 (an rms of 0.1), a deviation from the authors' code, which floors each
+    channel's squared norm at 1e-8: that floor divides vectors that are zero in exact arithmetic, but carry 1e-16
+    of round-off on symmetric graphs (the middle of a mirror-symmetric chain, the centre of a star), by 1e-4, and
+    seven such normalisations blow the round-off up to order one, so a graph and its rotated copy embed apart.
+    With the floor at 0.1, vectors of typical size are normalised as in the paper and round-off grows at most
+    tenfold per normalisation (tested on every library graph).
     """
 
     def __init__(self, scalar_dim: int) -> None:
@@ -168,7 +173,7 @@ class GVPLayerNorm(nn.Module):
         self.scalar_norm.reset_parameters()
 
     def forward(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        rms = v.square().sum(dim=0).clamp_min(1e-8).mean(dim=-1, keepdim=True).sqrt()
+        rms = v.square().sum(dim=0).mean(dim=-1, keepdim=True).clamp_min(1e-2).sqrt()
         return self.scalar_norm(s), v / rms
 
 
