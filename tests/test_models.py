@@ -153,6 +153,14 @@ def test_bad_input_gets_the_validation_error(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_node_types_beyond_in_dim_get_an_error(name):
+    graph = random_graph(0)
+    graph.z[0] = 3
+    with pytest.raises(ValueError, match="in_dim=4"):
+        small(name, in_dim=3)(Batch.from_data_list([graph]))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_metadata(name):
     info = small(name).info
     assert info.kind in ("invariant", "equivariant")

@@ -33,7 +33,7 @@ class DistanceNet(GeometricModel):
 
     def __init__(self, in_dim: int, out_dim: int, num_layers: int = 2, hidden: int = 8,
                  equivariant_pred: bool = False) -> None:
-        super().__init__(out_dim, equivariant_pred)
+        super().__init__(in_dim, out_dim, equivariant_pred)
         self.num_layers = num_layers
         self.embedding = nn.Embedding(in_dim, hidden)
         self.messages = nn.ModuleList(mlp([hidden + 1, hidden, hidden]) for _ in range(num_layers))
@@ -58,7 +58,7 @@ class VectorNet(GeometricModel):
 
     def __init__(self, in_dim: int, out_dim: int, num_layers: int = 2, hidden: int = 8,
                  equivariant_pred: bool = False) -> None:
-        super().__init__(out_dim, equivariant_pred)
+        super().__init__(in_dim, out_dim, equivariant_pred)
         self.hidden = hidden
         self.embedding = nn.Embedding(in_dim, hidden)
         self.messages = nn.ModuleList(mlp([hidden + 1, hidden, 3 * hidden]) for _ in range(num_layers))

@@ -73,10 +73,12 @@ class GeometricModel(nn.Module, ABC):
 
     key: ClassVar[str]
 
-    def __init__(self, out_dim: int, equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
+    def __init__(self, in_dim: int, out_dim: int, equivariant_pred: bool = False,
+                 pool: Literal["sum", "mean"] = "sum") -> None:
         super().__init__()
         if pool not in ("sum", "mean"):
             raise ValueError(f"pool must be 'sum' or 'mean', got {pool!r}.")
+        self.in_dim = in_dim
         self.out_dim = out_dim
         self.equivariant_pred = equivariant_pred
         self.pool = pool
@@ -103,6 +105,9 @@ class GeometricModel(nn.Module, ABC):
     def embed(self, batch: Data) -> Tensor:
         """The graph embedding ``[num_graphs, embed_irreps.dim]`` that the head reads."""
         check_graph(batch, "batch")
+        if int(batch.z.max()) >= self.in_dim:
+            raise ValueError(f"batch: node type {int(batch.z.max())} but the model was built for in_dim={self.in_dim} "
+                             f"types (0..{self.in_dim - 1}). Fix: build it with in_dim={int(batch.z.max()) + 1} or more.")
         scalars, vectors = self.node_features(batch)
         index = batch.batch if batch.get("batch") is not None else torch.zeros_like(batch.z)
         size = int(batch.num_graphs) if hasattr(batch, "num_graphs") else 1

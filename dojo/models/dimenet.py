@@ -86,7 +86,7 @@ class DimeNetPlusPlus(GeometricModel):
                  basis_emb_size: int = 8, out_emb_channels: int = 256, num_spherical: int = 7, num_radial: int = 6,
                  cutoff: float = 10.0, envelope_exponent: int = 5, num_before_skip: int = 1, num_after_skip: int = 2,
                  num_output_layers: int = 3) -> None:
-        super().__init__(out_dim, equivariant_pred, pool)
+        super().__init__(in_dim, out_dim, equivariant_pred, pool)
         self.cutoff = cutoff
         self.rbf = BesselBasis(num_radial, cutoff, envelope_exponent)
         self.sbf = SphericalBesselBasis(num_spherical, num_radial, cutoff, envelope_exponent)

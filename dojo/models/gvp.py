@@ -84,7 +84,7 @@ class GVPGNN(GeometricModel):
                  edge_dims: tuple[int, int] = (32, 1), num_rbf: int = 16, vector_gate: bool = True) -> None:
         check_positive("gvp", in_dim=in_dim, out_dim=out_dim, num_layers=num_layers, hidden=hidden,
                        vector_dim=vector_dim, edge_scalars=edge_dims[0], edge_vectors=edge_dims[1], num_rbf=num_rbf)
-        super().__init__(out_dim, equivariant_pred, pool)
+        super().__init__(in_dim, out_dim, equivariant_pred, pool)
         node_dims = (hidden, vector_dim)
         self.vector_dim = vector_dim
         self.embedding = nn.Embedding(in_dim, hidden)

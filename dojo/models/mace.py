@@ -108,7 +108,7 @@ class MACE(GeometricModel):
                  correlation: int = 3, group: Literal["O(3)", "SO(3)"] = "O(3)", num_basis: int = 8,
                  cutoff: float = 10.0, radial_hidden: int = 64, avg_num_neighbors: float | None = None,
                  equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
-        super().__init__(out_dim, equivariant_pred, pool)
+        super().__init__(in_dim, out_dim, equivariant_pred, pool)
         check_spherical_config("mace", num_layers, hidden, max_ell, group)
         if not isinstance(correlation, int) or correlation < 1:
             raise ValueError(f"mace: correlation must be an integer >= 1, got {correlation!r}. Fix: pass correlation=3 "

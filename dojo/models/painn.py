@@ -72,7 +72,7 @@ class PaiNN(GeometricModel):
         if not cutoff > 0:
             raise ValueError(f"painn: cutoff must be positive, got {cutoff!r}. Fix: pass a cutoff longer than every "
                              "edge (e.g. the default 10.0).")
-        super().__init__(out_dim, equivariant_pred, pool)
+        super().__init__(in_dim, out_dim, equivariant_pred, pool)
         self.cutoff = cutoff
         self.num_rbf = num_rbf
         self.embedding = nn.Embedding(in_dim, hidden)

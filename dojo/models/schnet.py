@@ -62,7 +62,7 @@ class SchNet(GeometricModel):
     def __init__(self, in_dim: int, out_dim: int, num_layers: int = 6, hidden: int = 128,
                  equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum", num_filters: int = 128,
                  num_gaussians: int = 50, cutoff: float = 10.0) -> None:
-        super().__init__(out_dim, equivariant_pred, pool)
+        super().__init__(in_dim, out_dim, equivariant_pred, pool)
         self.cutoff = cutoff
         self.embedding = nn.Embedding(in_dim, hidden)
         self.rbf = GaussianSmearing(0.0, cutoff, num_gaussians)

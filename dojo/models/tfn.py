@@ -99,7 +99,7 @@ class TFN(GeometricModel):
     def __init__(self, in_dim: int, out_dim: int, num_layers: int = 3, hidden: int = 64, max_ell: int = 2,
                  group: Literal["O(3)", "SO(3)"] = "O(3)", num_basis: int = 8, cutoff: float = 10.0,
                  radial_hidden: int = 64, equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
-        super().__init__(out_dim, equivariant_pred, pool)
+        super().__init__(in_dim, out_dim, equivariant_pred, pool)
         check_spherical_config("tfn", num_layers, hidden, max_ell, group)
         self.hidden, self.max_ell, self.group, self.cutoff = hidden, max_ell, group, cutoff
         self.irreps_sh = o3.Irreps.spherical_harmonics(max_ell)
