@@ -191,7 +191,7 @@ def _grid(records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
     bounds = sorted({(r["info"]["bounded_by"], r["info"]["group"]) for r in records
                      if pair_of(r["pair"]).task == "invariant"})
     for test, group in bounds:
-        table.append([f"theory: {test}", group, *(_bound_mark(r, test, group) for r in columns.values())])
+        table.append([f"theory: {test} {group}", group, *(_bound_mark(r, test, group) for r in columns.values())])
     if any(pair_of(r["pair"]).task == "equivariant" for r in records):
         max_ell = max(r["info"]["tensor_order"] for r in records)
         table.append(["theory: orientation", "ℓ≥k", *(_orientation_mark(r, max_ell) for r in columns.values())])
