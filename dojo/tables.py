@@ -3,8 +3,8 @@
 Theory for a cell comes from the model's bounding test (its metadata's ``bounded_by``, under its ``group``) at the
 model's depth: on an invariant-task pair the test separates when its first separating iteration is at most the
 number of layers; on an equivariant-task pair (orientation) a model of tensor order L sees the orientation when
-the pair's orientation order is at most L. The iterations come from ``dojo.gwl`` when it is installed, otherwise
-from the library's claims (which the GWL tests certify against the implementation).
+the pair's orientation order is at most L. The iterations and orientation orders come from ``dojo.gwl`` (float64
+views of the pair).
 
 A cell is flagged when it contradicts theory: ``!`` when the model separates what its bounding test cannot at
 that depth (a bug in the model or a wrong claim: an upper bound was broken), ``~`` when it fails where its
@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 import counterexamples
+from dojo import gwl
 from dojo import models as zoo
 from dojo.formatting import csv_text, markdown
 from dojo.suites import pair_of
@@ -35,53 +36,37 @@ LEGEND = ("Cells: separating initialisations out of all (separate) or mean ± st
           "theory); ~ fails where its bounding test separates.")
 
 
-def _gwl():
-    """``dojo.gwl`` if it provides the tests, else ``None`` (the library's claims stand in)."""
-    try:
-        from dojo import gwl
-    except ImportError:
-        return None
-    return gwl if hasattr(gwl, "distinguish") else None
+@cache
+def first_iteration(pair_name: str, test: str, group: str) -> int | None:
+    """The first iteration at which ``test`` under ``group`` separates the pair (None: never)."""
+    return gwl.distinguish(pair_of(pair_name), test=test, group=group).iteration
 
 
 @cache
-def first_iteration(pair_name: str, test: str, group: str) -> tuple[int | None, str]:
-    """The first iteration at which ``test`` under ``group`` separates the pair (None: never), and its source."""
-    pair, gwl = pair_of(pair_name), _gwl()
-    if gwl is None:
-        return pair.claim(test, group), "claims"
-    return gwl.distinguish(pair.a, pair.b, test=test, group=group).iteration, "dojo.gwl"
-
-
-@cache
-def orientation_order(pair_name: str, max_ell: int) -> tuple[int | None, str]:
-    """The lowest degree <= ``max_ell`` at which the pair's orientations differ (None: none), and its source."""
-    pair, gwl = pair_of(pair_name), _gwl()
-    if gwl is None or not hasattr(gwl, "orientation_order"):
-        order = pair.orientation_order
-        return (order if order is not None and order <= max_ell else None), "claims"
-    return gwl.orientation_order(pair, max_ell=max_ell), "dojo.gwl"
+def orientation_order(pair_name: str, max_ell: int) -> int | None:
+    """The lowest degree <= ``max_ell`` at which the pair's orientations differ (None: none)."""
+    return gwl.orientation_order(pair_of(pair_name), max_ell=max_ell)
 
 
 def separates_within(pair_name: str, test: str, group: str, depth: int) -> bool:
     """Whether ``test`` under ``group`` separates the pair in at most ``depth`` iterations."""
-    first, _ = first_iteration(pair_name, test, group)
+    first = first_iteration(pair_name, test, group)
     return first is not None and first <= depth
 
 
 def theory(record: dict) -> dict:
-    """What the model's bounding test says about a record's cell: ``{"separates", "first", "source"}``.
+    """What the model's bounding test says about a record's cell: ``{"separates", "first"}``.
 
     ``first`` is the bounding test's first separating iteration (invariant task) or the orientation order
     (equivariant task), None for never.
     """
     info, pair = record["info"], pair_of(record["pair"])
     if pair.task == "equivariant":
-        first, source = orientation_order(record["pair"], info["tensor_order"])
-        return {"separates": first is not None, "first": first, "source": source}
-    first, source = first_iteration(record["pair"], info["bounded_by"], info["group"])
-    separates = separates_within(record["pair"], info["bounded_by"], info["group"], record["layers"])
-    return {"separates": separates, "first": first, "source": source}
+        first = orientation_order(record["pair"], info["tensor_order"])
+        return {"separates": first is not None, "first": first}
+    first = first_iteration(record["pair"], info["bounded_by"], info["group"])
+    return {"separates": separates_within(record["pair"], info["bounded_by"], info["group"], record["layers"]),
+            "first": first}
 
 
 def flag(record: dict) -> str:
@@ -121,7 +106,7 @@ def rows(records: Sequence[dict]) -> list[dict]:
             "bounded_by": info["bounded_by"], "group": info["group"], "kind": info["kind"],
             "body_order": info["body_order"], "tensor_order": info["tensor_order"],
             "theory_first": verdict["first"], "theory_separates": verdict["separates"],
-            "theory_source": verdict["source"], "flag": flag(record),
+            "flag": flag(record),
         })
     return out
 
@@ -166,7 +151,7 @@ def _orientation_mark(record: dict, max_ell: int) -> str:
     """"ℓ≥k": the tensor order from which the orientation of an equivariant-task pair is visible ("" otherwise)."""
     if pair_of(record["pair"]).task != "equivariant":
         return ""
-    order, _ = orientation_order(record["pair"], max_ell)
+    order = orientation_order(record["pair"], max_ell)
     return "✗" if order is None else f"ℓ≥{order}"
 
 
