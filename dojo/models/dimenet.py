@@ -114,13 +114,20 @@ class DimeNetPlusPlus(GeometricModel):
         j, i = batch.edge_index
         num_nodes = batch.z.size(0)
         unit, dist = safe_unit(batch.pos[i] - batch.pos[j])
-        check_cutoff(dist, self.cutoff, "dimenet")
+        check_cutoff(dist, self.cutoff, self.key)
         idx_kj, idx_ji = triplets(batch.edge_index, num_nodes)
-        cos_alpha = -(unit[idx_kj] * unit[idx_ji]).sum(-1).clamp(-1, 1)  # x_k - x_j is minus edge k -> j
         rbf = self.rbf(dist)
-        sbf = (self.sbf(dist)[idx_kj] * legendre(cos_alpha, self.sbf.zeros.size(0)).unsqueeze(-1)).flatten(1)
         messages = [self.emb(batch.z, rbf, i, j)]
-        for interaction, rbf_b, sbf_b in zip(self.interaction_blocks, self.rbf_projections(rbf),
-                                             self.sbf_projections(sbf)):
-            messages.append(interaction(messages[-1], rbf_b, sbf_b, idx_kj, idx_ji))
+        for interaction, rbf_b, gate in zip(self.interaction_blocks, self.rbf_projections(rbf),
+                                            self.triplet_gates(unit, dist, idx_kj, idx_ji)):
+            messages.append(interaction(messages[-1], rbf_b, gate, idx_kj, idx_ji))
         return self.output_blocks(torch.stack(messages), rbf, i, num_nodes), None
+
+    def triplet_gates(self, unit: Tensor, dist: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> Tensor:
+        """Per block, the projected basis gating each triplet ``k -> j -> i``: ``[num_layers, T, int_emb_size]``.
+
+        DimeNet++ gates with ``sbf(d_kj, alpha_kji)``; SphereNet overrides this to add its torsions.
+        """
+        cos_alpha = -(unit[idx_kj] * unit[idx_ji]).sum(-1).clamp(-1, 1)  # x_k - x_j is minus edge k -> j
+        sbf = (self.sbf(dist)[idx_kj] * legendre(cos_alpha, self.sbf.zeros.size(0)).unsqueeze(-1)).flatten(1)
+        return self.sbf_projections(sbf)

@@ -7,22 +7,19 @@ from typing import Literal
 
 import torch
 from e3nn import o3
-from torch import Tensor, nn
-from torch.nn.functional import silu
-from torch_geometric.data import Data
+from torch import Tensor
 from torch_geometric.utils import scatter
 
 from dojo.models import register
-from dojo.models._directional import (BasisProjections, InteractionPPBlock, OutputPPBlocks, TypeEmbeddingBlock,
-                                     legendre, pairs_in_groups, safe_unit, triplets)
-from dojo.models.base import GeometricModel, ModelInfo
-from dojo.models.radial import BesselBasis, SphericalBesselBasis, check_cutoff
+from dojo.models._directional import BasisProjections, legendre, pairs_in_groups, safe_unit
+from dojo.models.base import ModelInfo
+from dojo.models.dimenet import DimeNetPlusPlus
 
 __all__ = ["SphereNet", "torsions"]
 
 
 @register("spherenet")
-class SphereNet(GeometricModel):
+class SphereNet(DimeNetPlusPlus):
     r"""SphereNet of Liu, Wang, Liu, Lin, Zhang, Oztekin and Ji, "Spherical Message Passing for 3D Molecular Graphs",
     ICLR 2022 (https://arxiv.org/abs/2102.05013), following the authors' implementation in DIG.
 
@@ -90,56 +87,35 @@ class SphereNet(GeometricModel):
                  basis_emb_size: int = 8, out_emb_channels: int = 256, num_spherical: int = 3, num_radial: int = 6,
                  cutoff: float = 10.0, envelope_exponent: int = 5, num_before_skip: int = 1, num_after_skip: int = 2,
                  num_output_layers: int = 3) -> None:
-        super().__init__(in_dim, out_dim, equivariant_pred, pool)
-        self.cutoff = cutoff
-        self.rbf = BesselBasis(num_radial, cutoff, envelope_exponent)
-        self.radial = SphericalBesselBasis(num_spherical, num_radial, cutoff, envelope_exponent)
+        super().__init__(in_dim, out_dim, num_layers, hidden, equivariant_pred, pool, int_emb_size, basis_emb_size,
+                         out_emb_channels, num_spherical, num_radial, cutoff, envelope_exponent, num_before_skip,
+                         num_after_skip, num_output_layers)
         self.harmonics = o3.SphericalHarmonics(list(range(num_spherical)), normalize=False, normalization="integral")
         # The degree l of each of the num_spherical**2 harmonics, to pair Y_l^m with R_ln.
         self.register_buffer("degree", torch.arange(num_spherical).repeat_interleave(2 * torch.arange(num_spherical) + 1))
-        self.emb = TypeEmbeddingBlock(in_dim, num_radial, hidden, silu)
-        self.rbf_projections = BasisProjections(num_layers, num_radial, basis_emb_size, hidden)
-        self.sbf_projections = BasisProjections(num_layers, num_spherical * num_radial, basis_emb_size, int_emb_size)
-        self.tbf_projections = BasisProjections(num_layers, num_spherical ** 2 * num_radial, basis_emb_size,
-                                                int_emb_size)
         # SphereNet's edge update (``update_e`` in the authors' code) is DimeNet++'s, its triplet messages gated by
         # the projected torsion basis too.
-        self.interaction_blocks = nn.ModuleList(
-            InteractionPPBlock(hidden, int_emb_size, num_before_skip, num_after_skip) for _ in range(num_layers))
-        self.output_blocks = OutputPPBlocks(num_layers + 1, num_radial, hidden, out_emb_channels, hidden,
-                                            num_output_layers)
-        self._build_head(f"{hidden}x0e", None)
+        self.tbf_projections = BasisProjections(num_layers, num_spherical ** 2 * num_radial, basis_emb_size,
+                                                int_emb_size)
 
     def reset_parameters(self) -> None:
-        self.rbf.reset_parameters()
-        self.emb.reset_parameters()
-        for block in [self.rbf_projections, self.sbf_projections, self.tbf_projections, *self.interaction_blocks,
-                      self.output_blocks]:
-            block.reset_parameters()
+        super().reset_parameters()
+        self.tbf_projections.reset_parameters()
 
     @property
     def info(self) -> ModelInfo:
         return ModelInfo(name="SphereNet", kind="invariant", body_order=4, tensor_order=0, group="SO(3)",
                          bounded_by="igwl", reference="Liu et al., ICLR 2022, arXiv 2102.05013")
 
-    def node_features(self, batch: Data) -> tuple[Tensor, None]:
-        j, i = batch.edge_index
-        num_nodes = batch.z.size(0)
-        unit, dist = safe_unit(batch.pos[i] - batch.pos[j])
-        check_cutoff(dist, self.cutoff, "spherenet")
-        idx_kj, idx_ji = triplets(batch.edge_index, num_nodes)
+    def triplet_gates(self, unit: Tensor, dist: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> Tensor:
+        """DimeNet++'s gate times the projected torsion basis ``tbf(d_kj, theta, phi)``, per block."""
         cos_theta, sin_theta, phi = torsions(unit, idx_kj, idx_ji)
         # The direction of x_k in the frame at x_j, polar axis towards x_i (e3nn's polar axis is its y).
         local = torch.stack([sin_theta * torch.cos(phi), cos_theta, sin_theta * torch.sin(phi)], dim=-1)
-        radial = self.radial(dist)[idx_kj]  # [T, L, N]
+        radial = self.sbf(dist)[idx_kj]  # [T, L, N]
         sbf = (radial * legendre(cos_theta, radial.size(1)).unsqueeze(-1)).flatten(1)
         tbf = (radial[:, self.degree] * self.harmonics(local).unsqueeze(-1)).flatten(1)
-        rbf = self.rbf(dist)
-        messages = [self.emb(batch.z, rbf, i, j)]
-        gates = self.sbf_projections(sbf) * self.tbf_projections(tbf)
-        for interaction, rbf_b, gate in zip(self.interaction_blocks, self.rbf_projections(rbf), gates):
-            messages.append(interaction(messages[-1], rbf_b, gate, idx_kj, idx_ji))
-        return self.output_blocks(torch.stack(messages), rbf, i, num_nodes), None
+        return self.sbf_projections(sbf) * self.tbf_projections(tbf)
 
 
 def torsions(unit: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, Tensor, Tensor]:
