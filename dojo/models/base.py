@@ -14,7 +14,7 @@ from torch_geometric.nn import global_add_pool, global_mean_pool
 
 from dojo.graphs import check_graph
 
-__all__ = ["ModelInfo", "GeometricModel", "mlp"]
+__all__ = ["ModelInfo", "GeometricModel", "mlp", "graph_index"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,12 @@ def mlp(dims: list[int], act: type[nn.Module] = nn.SiLU) -> nn.Sequential:
         if i < len(dims) - 2:
             layers.append(act())
     return nn.Sequential(*layers)
+
+
+def graph_index(batch: Data) -> tuple[Tensor, int]:
+    """Each node's graph (``batch.batch``, zeros for a lone ``Data``) and the number of graphs."""
+    index = batch.batch if batch.get("batch") is not None else torch.zeros_like(batch.z)
+    return index, int(batch.num_graphs) if hasattr(batch, "num_graphs") else 1
 
 
 class GeometricModel(nn.Module, ABC):
@@ -109,8 +115,7 @@ class GeometricModel(nn.Module, ABC):
             raise ValueError(f"batch: node type {int(batch.z.max())} but the model was built for in_dim={self.in_dim} "
                              f"types (0..{self.in_dim - 1}). Fix: build it with in_dim={int(batch.z.max()) + 1} or more.")
         scalars, vectors = self.node_features(batch)
-        index = batch.batch if batch.get("batch") is not None else torch.zeros_like(batch.z)
-        size = int(batch.num_graphs) if hasattr(batch, "num_graphs") else 1
+        index, size = graph_index(batch)
         pool = global_add_pool if self.pool == "sum" else global_mean_pool
         parts = [pool(scalars, index, size)]
         if self.equivariant_pred:

@@ -8,10 +8,11 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn.models.schnet import GaussianSmearing
+from torch_geometric.utils import scatter
 
 from dojo.models import register
 from dojo.models._cartesian import as_irreps, check_positive, edge_vectors, mean_weights, safe_norm
-from dojo.models.base import GeometricModel, ModelInfo
+from dojo.models.base import GeometricModel, ModelInfo, graph_index
 
 __all__ = ["GVPGNN"]
 
@@ -35,7 +36,7 @@ class GVPGNN(GeometricModel):
     with ``sigma = ReLU`` and ``sigma^+ = sigma_g = sigmoid``, norms taken per vector channel. Each layer is
 
     .. math::
-        h_m^{(j \to i)} &= g\big([h_V^{(j)}, h_E^{(j \to i)}]\big) \\
+        h_m^{(j \to i)} &= g\big([h_V^{(j)}, h_E^{(j \to i)}, h_V^{(i)}]\big) \\
         h_V^{(i)} &\leftarrow \mathrm{LayerNorm}\big(h_V^{(i)} + \tfrac{1}{k'} \textstyle\sum_{j} h_m^{(j \to i)}\big) \\
         h_V^{(i)} &\leftarrow \mathrm{LayerNorm}\big(h_V^{(i)} + g_{ff}(h_V^{(i)})\big)
 
@@ -49,11 +50,12 @@ class GVPGNN(GeometricModel):
     bounded by GWL. No cross products: O(3). ``node_features`` returns ``W_out``'s scalars (``"hiddenx0e"``) and
     the last layer's vectors (``"vector_dimx1o"``).
 
-    Deviations from the papers, all from what the dojo's graphs hold: node and edge inputs are the node type and
-    the edge geometry only (no protein features such as dihedrals or sequence offsets); edges' Gaussians are PyG's
-    ``GaussianSmearing`` (16 on ``[0, 20]``, width the spacing; the authors' code uses width 20/16); the message
-    reads ``h_V^{(j)}`` and the edge, as the paper's equation does (the authors' code also reads ``h_V^{(i)}``);
-    no dropout (a regulariser, not part of what the layers can express).
+    Deviations from the papers: node and edge inputs are the node type and the edge geometry only (no protein
+    features such as dihedrals or sequence offsets); edges' Gaussians are PyG's ``GaussianSmearing`` (16 on
+    ``[0, 20]``, width the spacing; the authors' code uses width 20/16); the message reads the receiving node's
+    ``h_V^{(i)}`` besides ``h_V^{(j)}`` and the edge, as the authors' code and the GWL paper's models do (the
+    paper's equation leaves it out); the vector LayerNorm's floor is relative to the graph (see
+    :class:`GVPLayerNorm`); no dropout (a regulariser, not part of what the layers can express).
 
     Parameters
     ----------
@@ -109,9 +111,10 @@ class GVPGNN(GeometricModel):
         # Vector channels are kept component-major, as [3, N, C]: the channel-mixing maps act on the last axis, and
         # per-channel gates [N, C] broadcast over the components without reshaping.
         v = s.new_zeros(3, s.size(0), self.vector_dim)
+        graph, num_graphs = graph_index(batch)
         for layer in self.layers:
-            s, v = layer(s, v, edge_s, edge_v, weight, batch.edge_index)
-        scalars, _ = self.out(*self.out_norm(s, v))
+            s, v = layer(s, v, edge_s, edge_v, weight, batch.edge_index, graph, num_graphs)
+        scalars, _ = self.out(*self.out_norm(s, v, graph, num_graphs))
         return scalars, as_irreps(v.permute(1, 2, 0))
 
 
@@ -157,12 +160,14 @@ class GVP(nn.Module):
 class GVPLayerNorm(nn.Module):
     """LayerNorm of the scalars; vectors divided by the root-mean-square norm of their channels (no parameters).
 
-    The mean squared norm is floored at 1e-2 (an rms of 0.1), a deviation from the authors' code, which floors each
-    channel's squared norm at 1e-8: that floor divides vectors that are zero in exact arithmetic, but carry 1e-16
-    of round-off on symmetric graphs (the middle of a mirror-symmetric chain, the centre of a star), by 1e-4, and
-    seven such normalisations blow the round-off up to order one, so a graph and its rotated copy embed apart.
-    With the floor at 0.1, vectors of typical size are normalised as in the paper and round-off grows at most
-    tenfold per normalisation (tested on every library graph).
+    The authors' code floors each channel's squared norm at 1e-8, which divides vectors that are zero in exact
+    arithmetic but carry 1e-16 of round-off (the middle of a mirror-symmetric chain, the centre of a star) by
+    1e-4; seven such normalisations blow the round-off up to order one, so a graph and its rotated copy embed
+    apart. Here a node's rms is floored at a tenth of its graph's rms instead (and at 1e-6 absolutely): vectors
+    of typical size for their graph are normalised to unit rms as in the paper, however small the whole graph's
+    vectors are (at initialisation the first layer's messages are ~1e-3), while round-off at a symmetric node grows
+    at most tenfold per normalisation (tested on every library graph). The floor is invariant, so the map stays
+    equivariant, and per graph, so batched and one-by-one outputs agree.
     """
 
     def __init__(self, scalar_dim: int) -> None:
@@ -172,9 +177,12 @@ class GVPLayerNorm(nn.Module):
     def reset_parameters(self) -> None:
         self.scalar_norm.reset_parameters()
 
-    def forward(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        rms = v.square().sum(dim=0).mean(dim=-1, keepdim=True).clamp_min(1e-2).sqrt()
-        return self.scalar_norm(s), v / rms
+    def forward(self, s: Tensor, v: Tensor, graph: Tensor, num_graphs: int) -> tuple[Tensor, Tensor]:
+        """``graph`` [N] is each node's graph index (``batch.batch``) and ``num_graphs`` their number."""
+        mean_square = v.square().sum(dim=0).mean(dim=-1)
+        per_graph = scatter(mean_square, graph, dim=0, dim_size=num_graphs, reduce="mean")
+        floor = (1e-2 * per_graph[graph]).clamp_min(1e-12)
+        return self.scalar_norm(s), v / torch.maximum(mean_square, floor).sqrt().unsqueeze(-1)
 
 
 class GVPConvLayer(nn.Module):
@@ -185,7 +193,7 @@ class GVPConvLayer(nn.Module):
         (ns, nv), (es, ev) = node_dims, edge_dims
         hidden_dims = (4 * ns, 2 * nv)
         self.message = nn.ModuleList([
-            GVP((ns + es, nv + ev), node_dims, vector_gate=vector_gate),
+            GVP((2 * ns + es, 2 * nv + ev), node_dims, vector_gate=vector_gate),
             GVP(node_dims, node_dims, vector_gate=vector_gate),
             GVP(node_dims, node_dims, activations=False, vector_gate=vector_gate),
         ])
@@ -199,19 +207,20 @@ class GVPConvLayer(nn.Module):
         for module in (*self.message, *self.feedforward, *self.norms):
             module.reset_parameters()
 
-    def forward(self, s: Tensor, v: Tensor, edge_s: Tensor, edge_v: Tensor, weight: Tensor, edge_index: Tensor
-                ) -> tuple[Tensor, Tensor]:
-        """One layer; ``weight`` is ``1/k'`` per edge (the mean over each node's neighbours).
+    def forward(self, s: Tensor, v: Tensor, edge_s: Tensor, edge_v: Tensor, weight: Tensor, edge_index: Tensor,
+                graph: Tensor, num_graphs: int) -> tuple[Tensor, Tensor]:
+        """One layer; ``weight`` is ``1/k'`` per edge (the mean over each node's neighbours), ``graph`` and
+        ``num_graphs`` as in :class:`GVPLayerNorm`.
 
         ``index_add`` sums the weighted messages straight onto the residual.
         """
         j, i = edge_index
-        ms = torch.cat([s.index_select(0, j), edge_s], dim=-1)
-        mv = torch.cat([v.index_select(1, j), edge_v], dim=-1)
+        ms = torch.cat([s.index_select(0, j), edge_s, s.index_select(0, i)], dim=-1)
+        mv = torch.cat([v.index_select(1, j), edge_v, v.index_select(1, i)], dim=-1)
         for gvp in self.message:
             ms, mv = gvp(ms, mv)
-        s, v = self.norms[0](s.index_add(0, i, ms * weight), v.index_add(1, i, mv * weight))
+        s, v = self.norms[0](s.index_add(0, i, ms * weight), v.index_add(1, i, mv * weight), graph, num_graphs)
         fs, fv = s, v
         for gvp in self.feedforward:
             fs, fv = gvp(fs, fv)
-        return self.norms[1](s + fs, v + fv)
+        return self.norms[1](s + fs, v + fv, graph, num_graphs)
