@@ -104,8 +104,8 @@ class _StackedAdam:
 class _Seeds:
     """The seeds' models as one set of parameters stacked over seeds, run through one template module.
 
-    ``together()`` runs every seed on a batch of both graphs in one ``torch.func.vmap`` call; ``alone(chosen)``
-    runs seed ``s`` by itself on graph ``chosen[s]`` (the fallback). Both differentiate into the stacked tensors.
+    ``together()`` runs every seed on a batch of both graphs in one ``torch.func.vmap`` call and differentiates
+    into the stacked tensors; ``alone(chosen)`` runs seed ``s`` by itself on graph ``chosen[s]``, to check vmap.
     """
 
     def __init__(self, nets: Sequence[GeometricModel], graphs: tuple[Data, Data]) -> None:
@@ -148,49 +148,82 @@ class _Seeds:
                     p.copy_(self.params[name][s])
 
 
-def fit(nets: Sequence[GeometricModel], graphs: tuple[Data, Data], *, epochs: int = 100, lr: float = 1e-4,
-        shuffle_seeds: Sequence[int], mode: Mode = "auto") -> tuple[list[float], str]:
-    """Train ``nets`` (same architecture, one per seed) in place on the two ``graphs`` (labels 0 and 1).
+def _schedule(optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.ReduceLROnPlateau:
+    """The paper's schedule: the rate times 0.9 after 25 epochs without a better accuracy, down to 1e-5."""
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.9, patience=25, min_lr=1e-5)
 
-    Seed ``s`` shuffles each epoch with ``torch.randperm(2, generator=g)``, ``g`` a generator seeded
-    ``shuffle_seeds[s]``. Returns the best accuracy of each model (percent) and the mode used (``"vmap"`` or
-    ``"loop"``; ``"auto"`` picks vmap when it agrees with the loop on the first step). Each seed's learning rate
-    follows its own ``torch.optim.lr_scheduler.ReduceLROnPlateau``, driving a placeholder optimizer whose rate
-    the stacked Adam reads.
-    """
-    if len(nets) != len(shuffle_seeds):
-        raise ValueError(f"fit: {len(nets)} models but {len(shuffle_seeds)} shuffle seeds. Fix: one seed per model.")
-    seeds = _Seeds(nets, graphs)
-    seeds.template.train()
-    if mode == "auto":
-        mode = "vmap" if seeds.vmap_agrees() else "loop"
-    adam = _StackedAdam(list(seeds.params.values()), lr, len(nets))
-    holders = [torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr) for _ in nets]
-    schedulers = [torch.optim.lr_scheduler.ReduceLROnPlateau(h, mode="max", factor=0.9, patience=25, min_lr=1e-5)
-                  for h in holders]
-    shufflers = [torch.Generator().manual_seed(s) for s in shuffle_seeds]
-    labels, index = torch.tensor([0, 1]), torch.arange(len(nets))
-    best = [-1.0] * len(nets)
+
+def _accuracies(logits: Tensor, labels: Tensor) -> list[float]:
+    """Per seed, the percentage of the two graphs whose logits ``[S, 2, out]`` pick their label."""
+    return ((logits.argmax(-1) == labels).double().mean(-1) * 100).tolist()
+
+
+def _fit_together(seeds: _Seeds, epochs: int, lr: float, shufflers: Sequence[torch.Generator]) -> list[float]:
+    """Train every seed at once through ``vmap``; return each seed's best accuracy."""
+    adam = _StackedAdam(list(seeds.params.values()), lr, len(shufflers))
+    holders = [torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr) for _ in shufflers]
+    schedulers = [_schedule(h) for h in holders]
+    labels, index = torch.tensor([0, 1]), torch.arange(len(shufflers))
+    best = [-1.0] * len(shufflers)
     for _ in range(epochs):
         orders = torch.stack([torch.randperm(2, generator=g) for g in shufflers])
         seeds.template.train()
         for step in range(2):
             chosen = orders[:, step]
             adam.zero_grad()
-            logits = seeds.together()[index, chosen] if mode == "vmap" else seeds.alone(chosen.tolist())
-            F.cross_entropy(logits, labels[chosen], reduction="sum").backward()
+            F.cross_entropy(seeds.together()[index, chosen], labels[chosen], reduction="sum").backward()
             adam.step()
         seeds.template.eval()
         with torch.no_grad():
-            logits = seeds.together() if mode == "vmap" else torch.stack([seeds.alone([c] * len(nets))
-                                                                          for c in (0, 1)], dim=1)
-        accuracy = ((logits.argmax(-1) == labels).double().mean(-1) * 100).tolist()
+            accuracy = _accuracies(seeds.together(), labels)
         for s, (acc, scheduler) in enumerate(zip(accuracy, schedulers)):
             best[s] = max(best[s], acc)
             scheduler.step(acc)
             adam.lr[s] = float(holders[s].param_groups[0]["lr"])
     seeds.write_back()
-    return best, mode
+    return best
+
+
+def _fit_alone(net: GeometricModel, graphs: tuple[Data, Data], epochs: int, lr: float,
+               shuffler: torch.Generator) -> float:
+    """Train one seed's model with ``torch.optim.Adam``; return its best accuracy."""
+    adam = torch.optim.Adam(net.parameters(), lr=lr, fused=True)
+    scheduler = _schedule(adam)
+    singles, both = [Batch.from_data_list([g]) for g in graphs], Batch.from_data_list(list(graphs))
+    labels, best = torch.tensor([0, 1]), -1.0
+    for _ in range(epochs):
+        net.train()
+        for c in torch.randperm(2, generator=shuffler).tolist():
+            adam.zero_grad()
+            F.cross_entropy(net(singles[c]), labels[c:c + 1]).backward()
+            adam.step()
+        net.eval()
+        with torch.no_grad():
+            accuracy = _accuracies(net(both).unsqueeze(0), labels)[0]
+        best = max(best, accuracy)
+        scheduler.step(accuracy)
+    return best
+
+
+def fit(nets: Sequence[GeometricModel], graphs: tuple[Data, Data], *, epochs: int = 100, lr: float = 1e-4,
+        shuffle_seeds: Sequence[int], mode: Mode = "auto") -> tuple[list[float], str]:
+    """Train ``nets`` (same architecture, one per seed) in place on the two ``graphs`` (labels 0 and 1).
+
+    Seed ``s`` shuffles each epoch with ``torch.randperm(2, generator=g)``, ``g`` a generator seeded
+    ``shuffle_seeds[s]``, and follows its own ``torch.optim.lr_scheduler.ReduceLROnPlateau``. Returns the best
+    accuracy of each model (percent) and the mode used: ``"vmap"`` trains the seeds together (the stacked Adam
+    reads each seed's rate from a scheduler driving a placeholder optimizer), ``"loop"`` one after the other with
+    ``torch.optim.Adam``; ``"auto"`` picks vmap when it agrees with the models run alone on the first step.
+    """
+    if len(nets) != len(shuffle_seeds):
+        raise ValueError(f"fit: {len(nets)} models but {len(shuffle_seeds)} shuffle seeds. Fix: one seed per model.")
+    shufflers = [torch.Generator().manual_seed(s) for s in shuffle_seeds]
+    if mode != "loop":
+        seeds = _Seeds(nets, graphs)
+        seeds.template.train()
+        if mode == "vmap" or seeds.vmap_agrees():
+            return _fit_together(seeds, epochs, lr, shufflers), "vmap"
+    return [_fit_alone(net, graphs, epochs, lr, g) for net, g in zip(nets, shufflers)], "loop"
 
 
 def train(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None = None, *, seeds: int = 10,
