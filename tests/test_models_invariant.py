@@ -169,11 +169,17 @@ def test_batched_blocks_compute_what_pygs_dimenet_blocks_compute():
                 lin.bias.copy_(bias[b, 0])
             block.lin.weight.copy_(ours.lin[b].T)
         for b, (block, interaction) in enumerate(zip(pyg, interactions)):
-            block.load_state_dict(interaction.state_dict(), strict=False)
-            block.lin_ji.weight.copy_(interaction.lin_ji_kj.weight[:8])
-            block.lin_kj.weight.copy_(interaction.lin_ji_kj.weight[8:])
-            block.lin_ji.bias.copy_(interaction.lin_ji_kj.bias[:8])
-            block.lin_kj.bias.copy_(interaction.lin_ji_kj.bias[8:])
+            block.lin_ji.weight.copy_(interaction.lin_ji_kj[:, :8].T)
+            block.lin_kj.weight.copy_(interaction.lin_ji_kj[:, 8:].T)
+            block.lin_ji.bias.copy_(interaction.bias_ji_kj[:8])
+            block.lin_kj.bias.copy_(interaction.bias_ji_kj[8:])
+            block.lin_down.weight.copy_(interaction.lin_down.T)
+            block.lin_up.weight.copy_(interaction.lin_up.T)
+            dense = [lin for layer in block.layers_before_skip for lin in (layer.lin1, layer.lin2)] + [block.lin] + [
+                lin for layer in block.layers_after_skip for lin in (layer.lin1, layer.lin2)]
+            for lin, weight, bias in zip(dense, interaction.weights, interaction.biases, strict=True):
+                lin.weight.copy_(weight.T)
+                lin.bias.copy_(bias)
             block.lin_rbf1.weight.copy_(rbf_proj.first[:, 2 * b:2 * b + 2].T)
             block.lin_rbf2.weight.copy_(rbf_proj.second[b].T)
             block.lin_sbf1.weight.copy_(sbf_proj.first[:, 2 * b:2 * b + 2].T)

@@ -1,22 +1,30 @@
-"""What DimeNet++ and SphereNet share: triplets ``k -> j -> i`` in plain torch, angles, the type embedding, the
-basis projections, the interaction block and the output blocks.
+"""What DimeNet++ and SphereNet share: triplets ``k -> j -> i`` in plain torch, angles, the per-graph geometry and
+its cache, the type embedding, the basis projections, the interaction block and the output blocks.
 
 Written here because PyG's ``DimeNet.triplets`` needs torch-sparse, which has no wheel for the torch we support.
 An edge ``e = (j, i)`` of ``edge_index`` is the message direction ``j -> i`` (PyG's convention).
+
+On molecule-sized graphs these models spend their time on the overhead of each operation, not on arithmetic, so
+the blocks are written for few operations and few parameter tensors: everything that depends only on the graph is
+computed once per graph (:class:`GeometryCache`), parallel linear maps run as one product, and weights are stored
+``[in, out]`` (what a matrix product reads without a transpose). Each block computes what its PyG counterpart
+computes, with the same initialisation and parameter count (checked in ``tests/test_models_invariant.py``).
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from typing import Callable, NamedTuple
 
 import torch
 from torch import Tensor, nn
 from torch.nn.functional import silu
+from torch_geometric.data import Data
 from torch_geometric.nn.inits import glorot_orthogonal
-from torch_geometric.nn.models.dimenet import EmbeddingBlock, ResidualLayer
 
-__all__ = ["triplets", "pairs_in_groups", "safe_unit", "legendre", "TypeEmbeddingBlock", "BasisProjections",
-           "InteractionPPBlock", "OutputPPBlocks"]
+__all__ = ["triplets", "pairs_in_groups", "safe_unit", "legendre", "Geometry", "GeometryCache",
+           "TypeEmbeddingBlock", "BasisProjections", "InteractionPPBlock", "OutputPPBlocks"]
 
 
 def _ragged_arange(counts: Tensor) -> tuple[Tensor, Tensor]:
@@ -84,14 +92,95 @@ def legendre(cos: Tensor, num: int) -> Tensor:
     return torch.stack(p[:num], dim=-1) * norm
 
 
-class TypeEmbeddingBlock(EmbeddingBlock):
-    """PyG's DimeNet embedding block (``e_ji = act(W [h_j, h_i, act(W_rbf rbf(d_ji))])``) with ``in_dim`` node types
-    instead of its fixed 95 atomic numbers."""
+class Geometry(NamedTuple):
+    """What a directional model reads from a (batched) graph that no weight changes.
 
-    def __init__(self, in_dim: int, num_radial: int, hidden: int, act) -> None:
-        super().__init__(num_radial, hidden, act)
+    ``types`` are the node types at both ends of each edge ``j -> i`` in the order PyG's embedding block reads them
+    (``z_i`` first); ``scaled_dist`` and ``envelope`` are ``d_ji / cutoff`` and its envelope, from which the radial
+    basis is evaluated with its trainable frequencies; ``bases`` are the per-triplet bases (DimeNet++: the
+    spherical basis; SphereNet adds the torsion basis).
+    """
+
+    target: Tensor  # i of each edge j -> i, [E]
+    types: Tensor  # (z_i, z_j) of each edge, [E, 2]
+    scaled_dist: Tensor  # [E, 1]
+    envelope: Tensor  # [E, 1]
+    idx_kj: Tensor  # edge k -> j of each triplet, [T]
+    idx_ji: Tensor  # edge j -> i of each triplet, [T]
+    bases: tuple[Tensor, ...]  # each [T, size]
+    num_nodes: int
+
+
+class GeometryCache:
+    """Remembers ``compute(batch)`` for the last ``size`` graphs, keyed on their content.
+
+    A training loop feeds the same few graphs again and again, and on small graphs what a directional model derives
+    from the positions alone (triplets, angles, torsions and their bases) costs more than its layers. An entry is
+    reused only when the graph's ``pos``, ``z`` and ``edge_index`` equal (``torch.equal``) copies of those it was
+    computed from, so an in-place edit or recycled memory never serves stale geometry. Positions that require grad
+    (forces) bypass the cache, so gradients reach them. The owner clears the cache when its buffers change (``to``,
+    ``double``), since the bases are computed in its dtype.
+
+    Examples
+    --------
+    >>> from dojo.graphs import geometric_graph
+    >>> cache, calls = GeometryCache(), []
+    >>> graph = geometric_graph([[0, 0, 0], [1, 0, 0]], [(0, 1)])
+    >>> _ = cache.get(graph, calls.append), cache.get(graph, calls.append)
+    >>> len(calls)  # computed once
+    1
+    >>> graph.pos[1, 0] = 2.0  # moved in place: recomputed
+    >>> _ = cache.get(graph, calls.append)
+    >>> len(calls)
+    2
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple, tuple[tuple[Tensor, ...], object]] = OrderedDict()
+
+    def get(self, batch: Data, compute: Callable[[Data], object]) -> object:
+        """``compute(batch)``, or what it returned for a graph with the same content."""
+        inputs = (batch.pos, batch.z, batch.edge_index)
+        if batch.pos.requires_grad:
+            return compute(batch)
+        key = tuple((t.data_ptr(), t.shape, t.dtype, t.device) for t in inputs)
+        entry = self._entries.get(key)
+        if entry is not None and all(torch.equal(a, b) for a, b in zip(entry[0], inputs)):
+            self._entries.move_to_end(key)
+            return entry[1]
+        value = compute(batch)
+        self._entries[key] = (tuple(t.clone() for t in inputs), value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class TypeEmbeddingBlock(nn.Module):
+    r"""PyG's DimeNet embedding block, ``m_ji = act(W [h_{z_i}, h_{z_j}, act(W_rbf rbf(d_ji) + b_rbf)] + b)``, with
+    ``in_dim`` node types instead of its fixed 95 atomic numbers; same parameters and initialisation."""
+
+    def __init__(self, in_dim: int, num_radial: int, hidden: int) -> None:
+        super().__init__()
         self.emb = nn.Embedding(in_dim, hidden)
+        self.lin_rbf = nn.Linear(num_radial, hidden)
+        self.lin = nn.Linear(3 * hidden, hidden)
         self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            self.emb.weight.uniform_(-math.sqrt(3), math.sqrt(3))
+        self.lin_rbf.reset_parameters()
+        self.lin.reset_parameters()
+
+    def forward(self, types: Tensor, rbf: Tensor) -> Tensor:
+        """Messages ``[E, hidden]`` from the end types ``(z_i, z_j)`` ``[E, 2]`` and ``rbf [E, num_radial]``."""
+        h = self.emb.weight[types].flatten(1)  # [h_i, h_j] in one gather
+        return silu(self.lin(torch.cat([h, silu(self.lin_rbf(rbf))], dim=-1)))
 
 
 class BasisProjections(nn.Module):
@@ -133,46 +222,58 @@ class InteractionPPBlock(nn.Module):
 
     .. math::
         m_{ji} \leftarrow \mathrm{Res}\Big(m_{ji} + \sigma(W_{ji} m_{ji}) + \sigma\big(W_{up}
-            \textstyle\sum_{k} \sigma(W_{down}(\sigma(W_{kj} m_{kj}) \odot P_{rbf}(d_{kj}))) \odot G_{kji}\big)\Big)
+            \textstyle\sum_{k} \sigma(W_{down} (\sigma(W_{kj} m_{kj}) \odot P_{rbf}(d_{kj}))) \odot G_{kji}\big)\Big)
 
     with ``P_rbf`` this block's projection of the radial basis and ``G`` its triplet gate: the projected spherical
     basis for DimeNet++, times the projected torsion basis for SphereNet (see :class:`BasisProjections`).
-    ``W_ji`` and ``W_kj`` read the same messages, so they are stored as one ``[2 hidden, hidden]`` linear layer
-    (one product, then split); each half is initialised as PyG initialises it.
+
+    Parameter layout (PyG's, rearranged for fewer operations and tensors): every matrix is stored ``[in, out]``;
+    ``W_ji`` and ``W_kj`` read the same messages, so they are one ``[hidden, 2 hidden]`` matrix ``lin_ji_kj``
+    (one product, then split); and the ``hidden -> hidden`` layers that follow, in the order they run (the residual
+    layers before the skip connection, two each, the layer before the skip, the residual layers after it), are one
+    stack ``weights [L, hidden, hidden]`` with ``biases [L, hidden]``. Each matrix is initialised as PyG initialises
+    it (Glorot-orthogonal, zero biases).
     """
 
     def __init__(self, hidden: int, int_emb_size: int, num_before_skip: int, num_after_skip: int) -> None:
         super().__init__()
-        self.lin_ji_kj = nn.Linear(hidden, 2 * hidden)
-        self.lin_down = nn.Linear(hidden, int_emb_size, bias=False)
-        self.lin_up = nn.Linear(int_emb_size, hidden, bias=False)
-        self.layers_before_skip = nn.ModuleList(ResidualLayer(hidden, silu) for _ in range(num_before_skip))
-        self.lin = nn.Linear(hidden, hidden)
-        self.layers_after_skip = nn.ModuleList(ResidualLayer(hidden, silu) for _ in range(num_after_skip))
+        self.num_before_skip, self.num_after_skip = num_before_skip, num_after_skip
+        self.lin_ji_kj = nn.Parameter(torch.empty(hidden, 2 * hidden))
+        self.bias_ji_kj = nn.Parameter(torch.empty(2 * hidden))
+        self.lin_down = nn.Parameter(torch.empty(hidden, int_emb_size))
+        self.lin_up = nn.Parameter(torch.empty(int_emb_size, hidden))
+        num_dense = 2 * num_before_skip + 1 + 2 * num_after_skip
+        self.weights = nn.Parameter(torch.empty(num_dense, hidden, hidden))
+        self.biases = nn.Parameter(torch.empty(num_dense, hidden))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         with torch.no_grad():
-            for weight in [*self.lin_ji_kj.weight.chunk(2), self.lin_down.weight, self.lin_up.weight, self.lin.weight]:
-                glorot_orthogonal_(weight)
-            self.lin_ji_kj.bias.zero_()
-            self.lin.bias.zero_()
-        for layer in [*self.layers_before_skip, *self.layers_after_skip]:
-            layer.reset_parameters()
+            for weight in [*self.lin_ji_kj.chunk(2, dim=1), self.lin_down, self.lin_up, *self.weights]:
+                weight.copy_(glorot_orthogonal_(weight.new_empty(weight.shape[::-1])).T)
+            self.bias_ji_kj.zero_()
+            self.biases.zero_()
 
     def forward(self, m: Tensor, rbf: Tensor, gate: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> Tensor:
         """The new messages ``[E, hidden]`` from ``m [E, hidden]``, this block's projected ``rbf [E, hidden]`` and
         triplet ``gate [T, int_emb_size]`` of the triplets ``(idx_kj, idx_ji)``."""
-        m_ji, m_kj = silu(self.lin_ji_kj(m)).chunk(2, dim=-1)
-        m_kj = silu(self.lin_down(m_kj * rbf)).index_select(0, idx_kj) * gate
-        m_kj = silu(self.lin_up(m_kj.new_zeros(m.size(0), m_kj.size(1)).index_add_(0, idx_ji, m_kj)))
-        h = m_ji + m_kj
-        for layer in self.layers_before_skip:
-            h = layer(h)
-        h = silu(self.lin(h)) + m
-        for layer in self.layers_after_skip:
-            h = layer(h)
+        m_ji, m_kj = silu(torch.addmm(self.bias_ji_kj, m, self.lin_ji_kj)).chunk(2, dim=-1)
+        x = silu((m_kj * rbf) @ self.lin_down).index_select(0, idx_kj) * gate
+        x = silu(x.new_zeros(m.size(0), x.size(1)).index_add_(0, idx_ji, x) @ self.lin_up)
+        layers = iter(zip(self.weights.unbind(0), self.biases.unbind(0)))
+        h = m_ji + x
+        for _ in range(self.num_before_skip):
+            h = _residual(h, next(layers), next(layers))
+        weight, bias = next(layers)
+        h = silu(torch.addmm(bias, h, weight)) + m
+        for _ in range(self.num_after_skip):
+            h = _residual(h, next(layers), next(layers))
         return h
+
+
+def _residual(h: Tensor, first: tuple[Tensor, Tensor], second: tuple[Tensor, Tensor]) -> Tensor:
+    """PyG's DimeNet ``ResidualLayer``, ``h + act(W_2 act(W_1 h + b_1) + b_2)``, from ``(W, b)`` pairs."""
+    return h + silu(torch.addmm(second[1], silu(torch.addmm(first[1], h, first[0])), second[0]))
 
 
 class OutputPPBlocks(nn.Module):

@@ -10,8 +10,8 @@ from torch.nn.functional import silu
 from torch_geometric.data import Data
 
 from dojo.models import register
-from dojo.models._directional import (BasisProjections, InteractionPPBlock, OutputPPBlocks, TypeEmbeddingBlock,
-                                     legendre, safe_unit, triplets)
+from dojo.models._directional import (BasisProjections, Geometry, GeometryCache, InteractionPPBlock, OutputPPBlocks,
+                                     TypeEmbeddingBlock, legendre, safe_unit, triplets)
 from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import BesselBasis, SphericalBesselBasis, check_cutoff
 
@@ -90,7 +90,7 @@ class DimeNetPlusPlus(GeometricModel):
         self.cutoff = cutoff
         self.rbf = BesselBasis(num_radial, cutoff, envelope_exponent)
         self.sbf = SphericalBesselBasis(num_spherical, num_radial, cutoff, envelope_exponent)
-        self.emb = TypeEmbeddingBlock(in_dim, num_radial, hidden, silu)
+        self.emb = TypeEmbeddingBlock(in_dim, num_radial, hidden)
         self.rbf_projections = BasisProjections(num_layers, num_radial, basis_emb_size, hidden)
         self.sbf_projections = BasisProjections(num_layers, num_spherical * num_radial, basis_emb_size, int_emb_size)
         self.interaction_blocks = nn.ModuleList(
@@ -98,6 +98,7 @@ class DimeNetPlusPlus(GeometricModel):
         self.output_blocks = OutputPPBlocks(num_layers + 1, num_radial, hidden, out_emb_channels, hidden,
                                             num_output_layers)
         self._build_head(f"{hidden}x0e", None)
+        self._geometry = GeometryCache()
 
     def reset_parameters(self) -> None:
         self.rbf.reset_parameters()
@@ -110,24 +111,38 @@ class DimeNetPlusPlus(GeometricModel):
         return ModelInfo(name="DimeNet++", kind="invariant", body_order=3, tensor_order=0, group="O(3)",
                          bounded_by="igwl", reference="Gasteiger et al., arXiv 2011.14115 (DimeNet: 2003.03123)")
 
+    def _apply(self, fn, recurse=True):
+        self._geometry.clear()  # cached bases are in the old dtype/device
+        return super()._apply(fn, recurse)
+
     def node_features(self, batch: Data) -> tuple[Tensor, None]:
+        geo = self._geometry.get(batch, self.geometry)
+        rbf = self.rbf.from_scaled(geo.scaled_dist, geo.envelope)
+        messages = [self.emb(geo.types, rbf)]
+        for interaction, rbf_b, gate in zip(self.interaction_blocks, self.rbf_projections(rbf),
+                                            self.triplet_gates(*geo.bases)):
+            messages.append(interaction(messages[-1], rbf_b, gate, geo.idx_kj, geo.idx_ji))
+        return self.output_blocks(torch.stack(messages), rbf, geo.target, geo.num_nodes), None
+
+    def geometry(self, batch: Data) -> Geometry:
+        """Everything the forward pass reads from the graph that no weight changes (cached per graph)."""
         j, i = batch.edge_index
-        num_nodes = batch.z.size(0)
         unit, dist = safe_unit(batch.pos[i] - batch.pos[j])
         check_cutoff(dist, self.cutoff, self.key)
-        idx_kj, idx_ji = triplets(batch.edge_index, num_nodes)
-        rbf = self.rbf(dist)
-        messages = [self.emb(batch.z, rbf, i, j)]
-        for interaction, rbf_b, gate in zip(self.interaction_blocks, self.rbf_projections(rbf),
-                                            self.triplet_gates(unit, dist, idx_kj, idx_ji)):
-            messages.append(interaction(messages[-1], rbf_b, gate, idx_kj, idx_ji))
-        return self.output_blocks(torch.stack(messages), rbf, i, num_nodes), None
+        idx_kj, idx_ji = triplets(batch.edge_index, batch.z.size(0))
+        scaled = (dist / self.cutoff).unsqueeze(-1)
+        return Geometry(target=i, types=torch.stack([batch.z[i], batch.z[j]], dim=-1), scaled_dist=scaled,
+                        envelope=self.rbf.envelope(scaled), idx_kj=idx_kj, idx_ji=idx_ji,
+                        bases=self.triplet_bases(unit, dist, idx_kj, idx_ji), num_nodes=batch.z.size(0))
 
-    def triplet_gates(self, unit: Tensor, dist: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> Tensor:
-        """Per block, the projected basis gating each triplet ``k -> j -> i``: ``[num_layers, T, int_emb_size]``.
+    def triplet_bases(self, unit: Tensor, dist: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, ...]:
+        """The bases of each triplet ``k -> j -> i`` that gate its message, here ``sbf(d_kj, alpha_kji)`` ``[T, L N]``.
 
-        DimeNet++ gates with ``sbf(d_kj, alpha_kji)``; SphereNet overrides this to add its torsions.
+        SphereNet overrides this (and :meth:`triplet_gates`) to add its torsions.
         """
         cos_alpha = -(unit[idx_kj] * unit[idx_ji]).sum(-1).clamp(-1, 1)  # x_k - x_j is minus edge k -> j
-        sbf = (self.sbf(dist)[idx_kj] * legendre(cos_alpha, self.sbf.zeros.size(0)).unsqueeze(-1)).flatten(1)
+        return ((self.sbf(dist)[idx_kj] * legendre(cos_alpha, self.sbf.zeros.size(0)).unsqueeze(-1)).flatten(1),)
+
+    def triplet_gates(self, sbf: Tensor) -> Tensor:
+        """Per block, the projected bases gating each triplet: ``[num_layers, T, int_emb_size]``."""
         return self.sbf_projections(sbf)

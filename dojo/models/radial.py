@@ -98,7 +98,12 @@ class BesselBasis(nn.Module):
 
     def forward(self, dist: Tensor) -> Tensor:
         x = (dist / self.cutoff).unsqueeze(-1)
-        return self.envelope(x) * self.freq * torch.sinc(self.freq * x / math.pi)
+        return self.from_scaled(x, self.envelope(x))
+
+    def from_scaled(self, x: Tensor, envelope: Tensor) -> Tensor:
+        """The basis ``[..., N]`` from ``x = d / c`` and its envelope ``u(x)`` (both ``[..., 1]``): the part that the
+        trainable frequencies enter, for models that compute the geometry once per graph and reuse it."""
+        return envelope * self.freq * torch.sinc(self.freq * x / math.pi)
 
 
 def spherical_bessel(l_max: int, x: Tensor) -> Tensor:

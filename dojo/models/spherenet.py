@@ -107,14 +107,18 @@ class SphereNet(DimeNetPlusPlus):
         return ModelInfo(name="SphereNet", kind="invariant", body_order=4, tensor_order=0, group="SO(3)",
                          bounded_by="igwl", reference="Liu et al., ICLR 2022, arXiv 2102.05013")
 
-    def triplet_gates(self, unit: Tensor, dist: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> Tensor:
-        """DimeNet++'s gate times the projected torsion basis ``tbf(d_kj, theta, phi)``, per block."""
+    def triplet_bases(self, unit: Tensor, dist: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, Tensor]:
+        """DimeNet++'s ``sbf(d_kj, theta)`` ``[T, L N]`` and the torsion basis ``tbf(d_kj, theta, phi)`` ``[T, L^2 N]``."""
         cos_theta, sin_theta, phi = torsions(unit, idx_kj, idx_ji)
         # The direction of x_k in the frame at x_j, polar axis towards x_i (e3nn's polar axis is its y).
         local = torch.stack([sin_theta * torch.cos(phi), cos_theta, sin_theta * torch.sin(phi)], dim=-1)
         radial = self.sbf(dist)[idx_kj]  # [T, L, N]
         sbf = (radial * legendre(cos_theta, radial.size(1)).unsqueeze(-1)).flatten(1)
         tbf = (radial[:, self.degree] * self.harmonics(local).unsqueeze(-1)).flatten(1)
+        return sbf, tbf
+
+    def triplet_gates(self, sbf: Tensor, tbf: Tensor) -> Tensor:
+        """DimeNet++'s gate times the projected torsion basis, per block."""
         return self.sbf_projections(sbf) * self.tbf_projections(tbf)
 
 
