@@ -201,3 +201,37 @@ def test_edge_messages_see_more_than_their_body_order(name, pair):
     from dojo.protocols import separate
 
     assert separate(counterexamples.load(pair), name, {"num_layers": 1, "hidden": 16}, inits=2).fraction == 1.0
+
+
+@pytest.mark.parametrize("name", ["dimenet", "spherenet"])
+def test_cached_geometry_never_goes_stale(name):
+    """DimeNet++ and SphereNet cache their per-graph geometry: a graph moved in place, positions that need gradients
+    (forces) and ``functional_call`` under ``vmap`` (other buffers, batched) must all see their own geometry."""
+    from torch.func import functional_call, stack_module_state, vmap
+
+    pos = torch.tensor([[0, 0, 0], [1.2, 0, 0], [1.5, 1.1, 0], [0.4, 1.3, 0.9], [2.2, 0.3, -0.8]], dtype=torch.float64)
+    graph = geometric_graph(pos, radius_edges(pos, 2.0), [0, 1, 2, 0, 1], dtype=torch.float64)
+    batch = Batch.from_data_list([graph])
+    model = small(name)
+    with torch.no_grad():
+        before = model(batch)
+        batch.pos[3, 2] += 0.25  # in place: same tensor, new content
+        after, fresh = model(batch), model(Batch.from_data_list([batch.get_example(0)]))
+    assert (after - before).abs().max() > 1e-6 and torch.equal(after, fresh)
+
+    forces = batch.pos.clone().requires_grad_()
+    batch.pos = forces
+    model(batch).sum().backward()
+    assert forces.grad is not None and forces.grad.abs().max() > 0
+
+    nets = [small(name), small(name)]
+    with torch.no_grad():
+        for p in nets[1].parameters():
+            p.mul_(0.9)
+    params, buffers = stack_module_state(nets)
+    batch = Batch.from_data_list([graph])
+    with torch.no_grad():
+        # vmap first: geometry made from its batched buffers must not be what a later call reuses
+        together = [vmap(lambda p, b: functional_call(nets[0], (p, b), (batch,)))(params, buffers) for _ in range(2)]
+        alone = torch.stack([net(batch) for net in nets])
+    assert all(torch.allclose(t, alone, rtol=0, atol=1e-12) for t in together)

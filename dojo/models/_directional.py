@@ -117,9 +117,10 @@ class GeometryCache:
     A training loop feeds the same few graphs again and again, and on small graphs what a directional model derives
     from the positions alone (triplets, angles, torsions and their bases) costs more than its layers. An entry is
     reused only when the graph's ``pos``, ``z`` and ``edge_index`` equal (``torch.equal``) copies of those it was
-    computed from, so an in-place edit or recycled memory never serves stale geometry. Positions that require grad
-    (forces) bypass the cache, so gradients reach them. The owner clears the cache when its buffers change (``to``,
-    ``double``), since the bases are computed in its dtype.
+    computed from, so an in-place edit or recycled memory never serves stale geometry, and when ``state``, the
+    module tensors ``compute`` reads (its buffers), are the very same tensor objects: ``.to()``/``.double()``
+    replace them, and so does ``torch.func.functional_call`` (under ``vmap``, with batched stand-ins), so an entry
+    never crosses any of those. Positions that require grad (forces) bypass the cache, so gradients reach them.
 
     Examples
     --------
@@ -137,27 +138,25 @@ class GeometryCache:
 
     def __init__(self, size: int = 8) -> None:
         self.size = size
-        self._entries: OrderedDict[tuple, tuple[tuple[Tensor, ...], object]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[tuple[Tensor, ...], tuple[Tensor, ...], object]] = OrderedDict()
 
-    def get(self, batch: Data, compute: Callable[[Data], object]) -> object:
-        """``compute(batch)``, or what it returned for a graph with the same content."""
+    def get(self, batch: Data, compute: Callable[[Data], object], state: tuple[Tensor, ...] = ()) -> object:
+        """``compute(batch)``, or what it returned for a graph with the same content and the same ``state``."""
         inputs = (batch.pos, batch.z, batch.edge_index)
         if batch.pos.requires_grad:
             return compute(batch)
-        key = tuple((t.data_ptr(), t.shape, t.dtype, t.device) for t in inputs)
+        key = (*((t.data_ptr(), t.shape, t.dtype, t.device) for t in inputs), *(id(t) for t in state))
         entry = self._entries.get(key)
-        if entry is not None and all(torch.equal(a, b) for a, b in zip(entry[0], inputs)):
+        if (entry is not None and all(a is b for a, b in zip(entry[1], state))
+                and all(torch.equal(a, b) for a, b in zip(entry[0], inputs))):
             self._entries.move_to_end(key)
-            return entry[1]
+            return entry[2]
         value = compute(batch)
-        self._entries[key] = (tuple(t.clone() for t in inputs), value)
+        self._entries[key] = (tuple(t.clone() for t in inputs), state, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
         return value
-
-    def clear(self) -> None:
-        self._entries.clear()
 
 
 class TypeEmbeddingBlock(nn.Module):

@@ -111,12 +111,9 @@ class DimeNetPlusPlus(GeometricModel):
         return ModelInfo(name="DimeNet++", kind="invariant", body_order=3, tensor_order=0, group="O(3)",
                          bounded_by="igwl", reference="Gasteiger et al., arXiv 2011.14115 (DimeNet: 2003.03123)")
 
-    def _apply(self, fn, recurse=True):
-        self._geometry.clear()  # cached bases are in the old dtype/device
-        return super()._apply(fn, recurse)
-
     def node_features(self, batch: Data) -> tuple[Tensor, None]:
-        geo = self._geometry.get(batch, self.geometry)
+        # The geometry reads the buffers of the spherical basis (and SphereNet's own): the cache is keyed on them too.
+        geo = self._geometry.get(batch, self.geometry, (*self.sbf.buffers(), *self.buffers(recurse=False)))
         rbf = self.rbf.from_scaled(geo.scaled_dist, geo.envelope)
         messages = [self.emb(geo.types, rbf)]
         for interaction, rbf_b, gate in zip(self.interaction_blocks, self.rbf_projections(rbf),
