@@ -194,7 +194,8 @@ def test_batched_blocks_compute_what_pygs_dimenet_blocks_compute():
             == sum(p.numel() for block in pyg for p in block.parameters()))
 
 
-@pytest.mark.parametrize("name, pair", [("dimenet", "bodyorder-3"), ("dimenet", "bodyorder-4"), ("spherenet", "bodyorder-4")])
+@pytest.mark.parametrize("name, pair",
+                         [("dimenet", "bodyorder-3"), ("dimenet", "bodyorder-4"), ("spherenet", "bodyorder-4")])
 def test_edge_messages_see_more_than_their_body_order(name, pair):
     """One block separates a pair whose k-body multisets are equal (k = 3 for DimeNet++, 4 for SphereNet): edge
     messages group angles/torsions edge by edge, which is why their bounding test is IGWL, not IGWL_(k)."""

@@ -6,7 +6,6 @@ from typing import Literal
 
 import torch
 from torch import Tensor, nn
-from torch.nn.functional import silu
 from torch_geometric.data import Data
 
 from dojo.models import register
@@ -23,16 +22,17 @@ class DimeNetPlusPlus(GeometricModel):
     r"""DimeNet++ of Gasteiger, Giri, Margraf and Günnemann, "Fast and Uncertainty-Aware Directional Message Passing
     for Non-Equilibrium Molecules" (https://arxiv.org/abs/2011.14115), the faster DimeNet of Gasteiger, Groß and
     Günnemann, "Directional Message Passing for Molecular Graphs", ICLR 2020 (https://arxiv.org/abs/2003.03123).
-    Built from PyG's blocks (``EmbeddingBlock``, ``ResidualLayer``), with triplets built in plain torch, this
-    package's bases (:mod:`dojo.models.radial`), and PyG's ``InteractionPPBlock`` and ``OutputPPBlock`` rewritten in
-    :mod:`dojo.models._directional` to run the blocks' parallel layers as batched products (same computation,
-    initialisation and parameter count; the per-operation overhead is what costs on small graphs).
+    PyG's blocks (``EmbeddingBlock``, ``InteractionPPBlock``, ``ResidualLayer``, ``OutputPPBlock``) rewritten in
+    :mod:`dojo.models._directional` for few operations on small graphs, where the per-operation overhead is what
+    costs (same computation, initialisation and parameter count), with triplets built in plain torch and this
+    package's bases (:mod:`dojo.models.radial`). What depends only on the graph (triplets, the envelope, the
+    spherical basis) is computed once per graph and cached (:class:`~dojo.models._directional.GeometryCache`).
 
     Messages live on directed edges ``j -> i``. With ``rbf`` the Bessel basis of ``d_ji`` and ``sbf`` the spherical
     basis of ``(d_kj, alpha_kji)``, the angle at ``j`` between ``x_k - x_j`` and ``x_i - x_j``:
 
     .. math::
-        m_{ji}^{(0)} &= \sigma(W [h_{z_j}, h_{z_i}, \sigma(W\, \mathrm{rbf}(d_{ji}))]) \\
+        m_{ji}^{(0)} &= \sigma(W [h_{z_i}, h_{z_j}, \sigma(W\, \mathrm{rbf}(d_{ji}))]) \\
         m_{ji} &\leftarrow \mathrm{Res}\Big(m_{ji} + \sigma\big(W_{ji} m_{ji}\big) + \sigma\big(W_{up}
             \textstyle\sum_{k \in N(j) \setminus i} \sigma(W_{down} (\sigma(W_{kj} m_{kj}) \odot W_{rbf}\,
             \mathrm{rbf}(d_{kj}))) \odot W_{sbf}\, \mathrm{sbf}(d_{kj}, \alpha_{kji})\big)\Big) \\

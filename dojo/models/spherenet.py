@@ -92,7 +92,8 @@ class SphereNet(DimeNetPlusPlus):
                          num_after_skip, num_output_layers)
         self.harmonics = o3.SphericalHarmonics(list(range(num_spherical)), normalize=False, normalization="integral")
         # The degree l of each of the num_spherical**2 harmonics, to pair Y_l^m with R_ln.
-        self.register_buffer("degree", torch.arange(num_spherical).repeat_interleave(2 * torch.arange(num_spherical) + 1))
+        degrees = torch.arange(num_spherical)
+        self.register_buffer("degree", degrees.repeat_interleave(2 * degrees + 1))
         # SphereNet's edge update (``update_e`` in the authors' code) is DimeNet++'s, its triplet messages gated by
         # the projected torsion basis too.
         self.tbf_projections = BasisProjections(num_layers, num_spherical ** 2 * num_radial, basis_emb_size,
@@ -108,7 +109,8 @@ class SphereNet(DimeNetPlusPlus):
                          bounded_by="igwl", reference="Liu et al., ICLR 2022, arXiv 2102.05013")
 
     def triplet_bases(self, unit: Tensor, dist: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, Tensor]:
-        """DimeNet++'s ``sbf(d_kj, theta)`` ``[T, L N]`` and the torsion basis ``tbf(d_kj, theta, phi)`` ``[T, L^2 N]``."""
+        """DimeNet++'s ``sbf(d_kj, theta)`` ``[T, L N]`` and the torsion basis ``tbf(d_kj, theta, phi)``
+        ``[T, L^2 N]``."""
         cos_theta, sin_theta, phi = torsions(unit, idx_kj, idx_ji)
         # The direction of x_k in the frame at x_j, polar axis towards x_i (e3nn's polar axis is its y).
         local = torch.stack([sin_theta * torch.cos(phi), cos_theta, sin_theta * torch.sin(phi)], dim=-1)
@@ -127,8 +129,9 @@ def torsions(unit: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, Tens
 
     ``theta`` is the angle between ``x_k - x_j`` and the axis ``x_i - x_j``; ``phi`` in ``(0, 2 pi]`` the
     counterclockwise turn about the axis from the plane of ``k`` to the first plane of another neighbour ``r != i``
-    of ``j`` (``2 pi`` if there is none; a neighbour in the plane of ``k``, on its side, counts as a full turn). Directions within ``sqrt(eps)`` of the axis get ``sin theta = 0`` exactly
-    and are never a reference (see :class:`SphereNet`).
+    of ``j`` (``2 pi`` if there is none; a neighbour in the plane of ``k``, on its side, counts as a full turn).
+    Directions within ``sqrt(eps)`` of the axis get ``sin theta = 0`` exactly and are never a reference (see
+    :class:`SphereNet`).
 
     Examples
     --------
