@@ -144,7 +144,7 @@ def test_batched_blocks_compute_what_pygs_dimenet_blocks_compute():
     from torch.nn.functional import silu
     from torch_geometric.nn.models.dimenet import InteractionPPBlock as PyGInteraction, OutputPPBlock
 
-    from dojo.models._directional import BasisProjections, InteractionPPBlock, OutputPPBlocks
+    from dojo.models._directional import BasisProjections, InteractionPPBlock, OutputPPBlocks, TripletMaps
 
     torch.manual_seed(0)
     pos = torch.randn(6, 3)
@@ -162,7 +162,7 @@ def test_batched_blocks_compute_what_pygs_dimenet_blocks_compute():
     pyg = [PyGInteraction(8, 3, 2, 2, 4, 1, 2, silu).double() for _ in range(3)]
     with torch.no_grad():
         for b, block in enumerate(theirs):
-            block.lin_rbf.weight.copy_(ours.lin_rbf[b].T)
+            block.lin_rbf.weight.copy_(ours.lin_rbf[:, b].T)
             block.lin_up.weight.copy_(ours.lin_up[b].T)
             for lin, weight, bias in zip(block.lins, ours.weights, ours.biases):
                 lin.weight.copy_(weight[b].T)
@@ -175,9 +175,9 @@ def test_batched_blocks_compute_what_pygs_dimenet_blocks_compute():
             block.lin_kj.bias.copy_(interaction.bias_ji_kj[8:])
             block.lin_down.weight.copy_(interaction.lin_down.T)
             block.lin_up.weight.copy_(interaction.lin_up.T)
-            dense = [lin for layer in block.layers_before_skip for lin in (layer.lin1, layer.lin2)] + [block.lin] + [
+            layers = [lin for layer in block.layers_before_skip for lin in (layer.lin1, layer.lin2)] + [block.lin] + [
                 lin for layer in block.layers_after_skip for lin in (layer.lin1, layer.lin2)]
-            for lin, weight, bias in zip(dense, interaction.weights, interaction.biases, strict=True):
+            for lin, weight, bias in zip(layers, interaction.weights, interaction.biases, strict=True):
                 lin.weight.copy_(weight.T)
                 lin.bias.copy_(bias)
             block.lin_rbf1.weight.copy_(rbf_proj.first[:, 2 * b:2 * b + 2].T)
@@ -185,10 +185,12 @@ def test_batched_blocks_compute_what_pygs_dimenet_blocks_compute():
             block.lin_sbf1.weight.copy_(sbf_proj.first[:, 2 * b:2 * b + 2].T)
             block.lin_sbf2.weight.copy_(sbf_proj.second[b].T)
         expected = sum(block(m[b], rbf, i, num_nodes=6) for b, block in enumerate(theirs))
-        assert torch.allclose(ours(m, rbf, i, num_nodes=6), expected, rtol=0, atol=1e-12)
+        assert torch.allclose(ours(m.transpose(0, 1), rbf, i, num_nodes=6), expected, rtol=0, atol=1e-12)
         for b in range(3):
-            got = interactions[b](m[b], rbf_proj(rbf)[b], sbf_proj(sbf)[b], idx_kj, idx_ji)
-            assert torch.allclose(got, pyg[b](m[b], rbf, sbf, idx_kj, idx_ji), rtol=0, atol=1e-12)
+            for dense in (False, True):  # both ways of moving features between edges and triplets
+                maps = TripletMaps(idx_kj, idx_ji, e, torch.float64, dense=dense)
+                got = interactions[b](m[b], rbf_proj(rbf)[b], sbf_proj(sbf)[b], maps)
+                assert torch.allclose(got, pyg[b](m[b], rbf, sbf, idx_kj, idx_ji), rtol=0, atol=1e-12)
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for block in theirs for p in block.parameters())
     assert (sum(p.numel() for module in [rbf_proj, sbf_proj, *interactions] for p in module.parameters())
             == sum(p.numel() for block in pyg for p in block.parameters()))

@@ -23,7 +23,7 @@ from torch.nn.functional import silu
 from torch_geometric.data import Data
 from torch_geometric.nn.inits import glorot_orthogonal
 
-__all__ = ["triplets", "pairs_in_groups", "safe_unit", "legendre", "Geometry", "GeometryCache",
+__all__ = ["triplets", "pairs_in_groups", "safe_unit", "legendre", "TripletMaps", "Geometry", "GeometryCache",
            "TypeEmbeddingBlock", "BasisProjections", "InteractionPPBlock", "OutputPPBlocks"]
 
 
@@ -92,6 +92,45 @@ def legendre(cos: Tensor, num: int) -> Tensor:
     return torch.stack(p[:num], dim=-1) * norm
 
 
+#: Graphs with at most this many (triplet, edge) pairs move features between edges and triplets by products with
+#: one-hot matrices, which cost less than PyTorch's gather and scatter kernels on small inputs; larger graphs index.
+DENSE_TRIPLETS = 4096
+
+
+class TripletMaps:
+    """The two linear maps between edge and triplet features of the triplets ``(idx_kj, idx_ji)``: :meth:`gather`
+    reads, for each triplet ``k -> j -> i``, the row of edge ``k -> j``; :meth:`scatter` sums each triplet's row into
+    edge ``j -> i``. On small graphs (see :data:`DENSE_TRIPLETS`; ``dense`` overrides) both are products with
+    one-hot matrices.
+
+    Examples
+    --------
+    >>> maps = TripletMaps(torch.tensor([3, 1]), torch.tensor([0, 2]), num_edges=4, dtype=torch.float32)
+    >>> x = torch.arange(4.0).unsqueeze(-1)
+    >>> maps.gather(x).squeeze(-1).tolist(), maps.scatter(maps.gather(x)).squeeze(-1).tolist()
+    ([3.0, 1.0], [3.0, 0.0, 1.0, 0.0])
+    """
+
+    def __init__(self, idx_kj: Tensor, idx_ji: Tensor, num_edges: int, dtype: torch.dtype,
+                 dense: bool | None = None) -> None:
+        self.idx_kj, self.idx_ji, self.num_edges = idx_kj, idx_ji, num_edges
+        self.dense = idx_kj.numel() * num_edges <= DENSE_TRIPLETS if dense is None else dense
+        if self.dense:
+            edges = torch.arange(num_edges, device=idx_kj.device)
+            self.take = (idx_kj.unsqueeze(1) == edges).to(dtype)  # [T, E], one-hot rows
+            self.put = (edges.unsqueeze(1) == idx_ji).to(dtype)  # [E, T], one-hot columns
+
+    def gather(self, x: Tensor) -> Tensor:
+        """``[T, C]``: row ``idx_kj[t]`` of the edge features ``x [E, C]`` for each triplet ``t``."""
+        return self.take @ x if self.dense else x.index_select(0, self.idx_kj)
+
+    def scatter(self, y: Tensor) -> Tensor:
+        """``[E, C]``: the triplet features ``y [T, C]`` summed into their edges ``idx_ji``."""
+        if self.dense:
+            return self.put @ y
+        return y.new_zeros(self.num_edges, y.size(1)).index_add_(0, self.idx_ji, y)
+
+
 class Geometry(NamedTuple):
     """What a directional model reads from a (batched) graph that no weight changes.
 
@@ -105,8 +144,7 @@ class Geometry(NamedTuple):
     types: Tensor  # (z_i, z_j) of each edge, [E, 2]
     scaled_dist: Tensor  # [E, 1]
     envelope: Tensor  # [E, 1]
-    idx_kj: Tensor  # edge k -> j of each triplet, [T]
-    idx_ji: Tensor  # edge j -> i of each triplet, [T]
+    triplets: TripletMaps  # between the edges and the triplets k -> j -> i
     bases: tuple[Tensor, ...]  # each [T, size]
     num_nodes: int
 
@@ -253,12 +291,12 @@ class InteractionPPBlock(nn.Module):
             self.bias_ji_kj.zero_()
             self.biases.zero_()
 
-    def forward(self, m: Tensor, rbf: Tensor, gate: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> Tensor:
+    def forward(self, m: Tensor, rbf: Tensor, gate: Tensor, triplets: TripletMaps) -> Tensor:
         """The new messages ``[E, hidden]`` from ``m [E, hidden]``, this block's projected ``rbf [E, hidden]`` and
-        triplet ``gate [T, int_emb_size]`` of the triplets ``(idx_kj, idx_ji)``."""
+        triplet ``gate [T, int_emb_size]`` of the ``triplets``."""
         m_ji, m_kj = silu(torch.addmm(self.bias_ji_kj, m, self.lin_ji_kj)).chunk(2, dim=-1)
-        x = silu((m_kj * rbf) @ self.lin_down).index_select(0, idx_kj) * gate
-        x = silu(x.new_zeros(m.size(0), x.size(1)).index_add_(0, idx_ji, x) @ self.lin_up)
+        x = triplets.gather(silu((m_kj * rbf) @ self.lin_down)) * gate
+        x = silu(triplets.scatter(x) @ self.lin_up)
         layers = iter(zip(self.weights.unbind(0), self.biases.unbind(0)))
         h = m_ji + x
         for _ in range(self.num_before_skip):
@@ -285,7 +323,9 @@ class OutputPPBlocks(nn.Module):
 
     and the model reads ``sum_b t^b``. Each block reads only its own messages, so all of them run as one batched
     product over the block axis. The weights are stored stacked and transposed (block ``b``'s ``W_up`` is
-    ``lin_up[b].T``), which is the layout a batched product reads without copies. This computes what
+    ``lin_up[b].T``), which is the layout a batched product reads without copies; the radial filters, which all
+    read the same ``rbf``, side by side (block ``b``'s ``W_rbf`` is ``lin_rbf[:, b].T``), so that one product
+    computes them all. This computes what
     ``num_blocks`` separate ``OutputPPBlock`` s compute, with their Glorot-orthogonal initialisation and parameter
     count, in a fraction of the operations (the per-operation overhead, not arithmetic, is what costs on
     molecule-sized graphs); ``tests/test_models_invariant.py`` checks it against PyG's block.
@@ -293,7 +333,7 @@ class OutputPPBlocks(nn.Module):
     Examples
     --------
     >>> blocks = OutputPPBlocks(num_blocks=2, num_radial=3, hidden=4, out_emb_channels=8, out_channels=5)
-    >>> m, rbf, i = torch.randn(2, 6, 4), torch.randn(6, 3), torch.tensor([0, 0, 1, 1, 2, 2])
+    >>> m, rbf, i = torch.randn(6, 2, 4), torch.randn(6, 3), torch.tensor([0, 0, 1, 1, 2, 2])
     >>> blocks(m, rbf, i, num_nodes=3).shape
     torch.Size([3, 5])
     """
@@ -301,7 +341,7 @@ class OutputPPBlocks(nn.Module):
     def __init__(self, num_blocks: int, num_radial: int, hidden: int, out_emb_channels: int, out_channels: int,
                  num_layers: int = 3) -> None:
         super().__init__()
-        self.lin_rbf = nn.Parameter(torch.empty(num_blocks, num_radial, hidden))
+        self.lin_rbf = nn.Parameter(torch.empty(num_radial, num_blocks, hidden))
         self.lin_up = nn.Parameter(torch.empty(num_blocks, hidden, out_emb_channels))
         # One parameter per dense layer (not one stacked over layers, whose gradient would be re-stacked each step).
         self.weights = nn.ParameterList(torch.empty(num_blocks, out_emb_channels, out_emb_channels)
@@ -312,17 +352,18 @@ class OutputPPBlocks(nn.Module):
 
     def reset_parameters(self) -> None:
         with torch.no_grad():
-            for weight in [*self.lin_rbf, *self.lin_up, *(w for weights in self.weights for w in weights), *self.lin]:
+            for weight in [*self.lin_rbf.unbind(1), *self.lin_up, *(w for weights in self.weights for w in weights),
+                           *self.lin]:
                 weight.copy_(glorot_orthogonal_(weight.new_empty(weight.shape[::-1])).T)
             for bias in self.biases:
                 bias.zero_()
 
     def forward(self, m: Tensor, rbf: Tensor, i: Tensor, num_nodes: int) -> Tensor:
-        """``sum_b t^b`` ``[num_nodes, out_channels]`` from the messages ``m [num_blocks, E, hidden]`` of edges
+        """``sum_b t^b`` ``[num_nodes, out_channels]`` from the messages ``m [E, num_blocks, hidden]`` of edges
         ``j -> i`` (targets ``i [E]``) and their radial basis ``rbf [E, num_radial]``."""
-        x = torch.matmul(rbf, self.lin_rbf) * m
-        x = x.new_zeros(m.size(0), num_nodes, m.size(2)).index_add_(1, i, x)
-        x = torch.bmm(x, self.lin_up)
+        x = (rbf @ self.lin_rbf.flatten(1)).view_as(m) * m
+        x = x.new_zeros(num_nodes, x.size(1) * x.size(2)).index_add_(0, i, x.flatten(1))  # blocks side by side
+        x = torch.bmm(x.view(num_nodes, *m.shape[1:]).transpose(0, 1), self.lin_up)
         for weight, bias in zip(self.weights, self.biases):
             x = silu(torch.baddbmm(bias, x, weight))
         return torch.bmm(x, self.lin).sum(0)

@@ -10,7 +10,7 @@ from torch_geometric.data import Data
 
 from dojo.models import register
 from dojo.models._directional import (BasisProjections, Geometry, GeometryCache, InteractionPPBlock, OutputPPBlocks,
-                                     TypeEmbeddingBlock, legendre, safe_unit, triplets)
+                                     TripletMaps, TypeEmbeddingBlock, legendre, safe_unit, triplets)
 from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import BesselBasis, SphericalBesselBasis, check_cutoff
 
@@ -118,8 +118,8 @@ class DimeNetPlusPlus(GeometricModel):
         messages = [self.emb(geo.types, rbf)]
         for interaction, rbf_b, gate in zip(self.interaction_blocks, self.rbf_projections(rbf),
                                             self.triplet_gates(*geo.bases)):
-            messages.append(interaction(messages[-1], rbf_b, gate, geo.idx_kj, geo.idx_ji))
-        return self.output_blocks(torch.stack(messages), rbf, geo.target, geo.num_nodes), None
+            messages.append(interaction(messages[-1], rbf_b, gate, geo.triplets))
+        return self.output_blocks(torch.stack(messages, dim=1), rbf, geo.target, geo.num_nodes), None
 
     def geometry(self, batch: Data) -> Geometry:
         """Everything the forward pass reads from the graph that no weight changes (cached per graph)."""
@@ -129,7 +129,8 @@ class DimeNetPlusPlus(GeometricModel):
         idx_kj, idx_ji = triplets(batch.edge_index, batch.z.size(0))
         scaled = (dist / self.cutoff).unsqueeze(-1)
         return Geometry(target=i, types=torch.stack([batch.z[i], batch.z[j]], dim=-1), scaled_dist=scaled,
-                        envelope=self.rbf.envelope(scaled), idx_kj=idx_kj, idx_ji=idx_ji,
+                        envelope=self.rbf.envelope(scaled),
+                        triplets=TripletMaps(idx_kj, idx_ji, i.numel(), batch.pos.dtype),
                         bases=self.triplet_bases(unit, dist, idx_kj, idx_ji), num_nodes=batch.z.size(0))
 
     def triplet_bases(self, unit: Tensor, dist: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, ...]:
