@@ -209,7 +209,8 @@ def test_edge_messages_see_more_than_their_body_order(name, pair):
 @pytest.mark.parametrize("name", ["dimenet", "spherenet"])
 def test_cached_geometry_never_goes_stale(name):
     """DimeNet++ and SphereNet cache their per-graph geometry: a graph moved in place, positions that need gradients
-    (forces) and ``functional_call`` under ``vmap`` (other buffers, batched) must all see their own geometry."""
+    (forces), inference mode and ``functional_call`` under ``vmap`` (other buffers, batched) must all see their own
+    geometry, and leave none behind that a later call cannot use."""
     from torch.func import functional_call, stack_module_state, vmap
 
     pos = torch.tensor([[0, 0, 0], [1.2, 0, 0], [1.5, 1.1, 0], [0.4, 1.3, 0.9], [2.2, 0.3, -0.8]], dtype=torch.float64)
@@ -221,6 +222,11 @@ def test_cached_geometry_never_goes_stale(name):
         batch.pos[3, 2] += 0.25  # in place: same tensor, new content
         after, fresh = model(batch), model(Batch.from_data_list([batch.get_example(0)]))
     assert (after - before).abs().max() > 1e-6 and torch.equal(after, fresh)
+
+    unseen = Batch.from_data_list([graph])
+    with torch.inference_mode():
+        model(unseen)
+    model(unseen).sum().backward()  # autograd cannot save inference tensors: none may come from the cache
 
     forces = batch.pos.clone().requires_grad_()
     batch.pos = forces

@@ -6,9 +6,11 @@ An edge ``e = (j, i)`` of ``edge_index`` is the message direction ``j -> i`` (Py
 
 On molecule-sized graphs these models spend their time on the overhead of each operation, not on arithmetic, so
 the blocks are written for few operations and few parameter tensors: everything that depends only on the graph is
-computed once per graph (:class:`GeometryCache`), parallel linear maps run as one product, and weights are stored
-``[in, out]`` (what a matrix product reads without a transpose). Each block computes what its PyG counterpart
-computes, with the same initialisation and parameter count (checked in ``tests/test_models_invariant.py``).
+computed once per graph (:class:`GeometryCache`), parallel linear maps run as one product, same-shape layers are
+stored as one stacked tensor, weights are stored ``[in, out]`` (what a matrix product reads without a transpose),
+and features move between edges and triplets by one-hot products on small graphs (:class:`TripletMaps`). Each
+block computes what its PyG counterpart computes, with the same initialisation and parameter count (checked in
+``tests/test_models_invariant.py``).
 """
 
 from __future__ import annotations
@@ -158,7 +160,8 @@ class GeometryCache:
     computed from, so an in-place edit or recycled memory never serves stale geometry, and when ``state``, the
     module tensors ``compute`` reads (its buffers), are the very same tensor objects: ``.to()``/``.double()``
     replace them, and so does ``torch.func.functional_call`` (under ``vmap``, with batched stand-ins), so an entry
-    never crosses any of those. Positions that require grad (forces) bypass the cache, so gradients reach them.
+    never crosses any of those. Positions that require grad (forces) bypass the cache, so gradients reach them, and
+    so does inference mode, whose tensors autograd could not use later.
 
     Examples
     --------
@@ -181,7 +184,7 @@ class GeometryCache:
     def get(self, batch: Data, compute: Callable[[Data], object], state: tuple[Tensor, ...] = ()) -> object:
         """``compute(batch)``, or what it returned for a graph with the same content and the same ``state``."""
         inputs = (batch.pos, batch.z, batch.edge_index)
-        if batch.pos.requires_grad:
+        if batch.pos.requires_grad or torch.is_inference_mode_enabled():
             return compute(batch)
         key = (*((t.data_ptr(), t.shape, t.dtype, t.device) for t in inputs), *(id(t) for t in state))
         entry = self._entries.get(key)
