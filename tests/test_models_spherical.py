@@ -140,7 +140,7 @@ def test_product_basis_is_equivariant(seed, proper):
     ("0e+1o+2e", "0e+1o+2e", 3), ("0e+0o+1o+1e+2e", "0e+0o+1e+2o", 3), ("0e+1o", "0e+1o", 4)])
 def test_symmetric_contraction_equals_the_dense_product_basis(irreps, irreps_out, correlation):
     """The recursive evaluation (weights folded onto coupling trees, prefixes shared) computes exactly
-    ``m = sum_nu sum_eta W_eta norm_eta (monomials(A) @ U_nu)_eta`` with the dense ``U`` of every degree."""
+    ``m = sum_nu sum_eta W_eta (monomials(A) @ U_nu)_eta`` with the dense ``U`` of every degree."""
     irreps, irreps_out = o3.Irreps(irreps), o3.Irreps(irreps_out)
     allowed = "0e+0o+1o+1e+2e+2o"
     torch.manual_seed(0)
@@ -158,7 +158,7 @@ def test_symmetric_contraction_equals_the_dense_product_basis(irreps, irreps_out
     expected = torch.zeros(4, irreps_out.dim, 3, dtype=torch.float64)
     for p, (column, ir) in enumerate(zip(columns, paths)):
         s = irreps_out.slices()[[ir_out for _, ir_out in irreps_out].index(ir)]
-        expected[:, s] += contraction.weight[z, p].unsqueeze(1) * column * paths.count(ir) ** -0.5
+        expected[:, s] += contraction.weight[z, p].unsqueeze(1) * column
     assert contraction.weight.shape[1] == len(paths)
     assert torch.allclose(contraction(a, z), expected, atol=1e-12)
 
@@ -231,15 +231,16 @@ def test_irreps_linear_is_equivariant_and_zero_where_nothing_feeds_it(irreps_in,
         assert (y[:, s].abs().max() > 0) == (ir in fed)
 
 
-@pytest.mark.parametrize("name, depth, gap", [("mace", 3, 1e-12), ("tfn", 4, 1e-8)])
-def test_kchains_separated_from_their_depth_on(name, depth, gap):
+@pytest.mark.parametrize("name, depth", [("mace", 3), ("tfn", 4)])
+def test_kchains_separated_from_their_depth_on(name, depth):
     """k = 4: GWL separates at iteration 3; so does MACE, whose product basis compares the two branches at the middle
     node; a TFN layer is linear in each neighbour until its nonlinearity, so it needs one layer more. One layer fewer
     gives identical embeddings (exactly: every node's computation tree is congruent to its twin's). At random
-    initialisation MACE's difference is small (products of small messages), but far above float64 round-off."""
+    initialisation the difference is a small fraction of the embedding (6e-5 to 4e-3 here), but not the 1e-10 of
+    radial weights and messages that shrink at every hop (see ``RadialEmbedding`` and ``SymmetricContraction``)."""
     a, b = counterexamples.load("kchains", k=4).graphs(torch.float64)
     for seed in range(2):
         for num_layers, separated in ((depth - 1, False), (depth, True)):
             model = build(name, seed=seed, in_dim=1, num_layers=num_layers, hidden=8)
             ea, eb = run(model, a, "embed"), run(model, b, "embed")
-            assert ((ea - eb).abs().max() > gap * ea.abs().max()) == separated
+            assert ((ea - eb).abs().max() > 1e-6 * ea.abs().max()) == separated

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
+from collections.abc import Callable
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from e3nn import o3
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from dojo.models import register
-from dojo.models._spherical import (ChannelTensorProduct, ExactConstants, IrrepsLinear, RadialMLP, aggregate,
-                                    channelwise, check_spherical_config, edge_harmonics, group_irreps, product_irreps,
-                                    split_scalars, to_e3nn)
+from dojo.models._spherical import (ChannelTensorProduct, ExactConstants, IrrepsLinear, RadialEmbedding, RadialMLP,
+                                    aggregate, channelwise, check_spherical_config, edge_harmonics, group_irreps,
+                                    product_irreps, split_scalars, to_e3nn)
 from dojo.models.base import GeometricModel, ModelInfo
-from dojo.models.radial import BesselBasis, check_cutoff
+from dojo.models.radial import check_cutoff
 
 __all__ = ["MACE", "coupled_basis", "symmetric_power_basis"]
 
@@ -58,8 +61,22 @@ class MACE(GeometricModel):
     the paper's 5 Å, as in the original dojo: the k-chains' edges are 5 long, and an edge at the cutoff carries
     nothing. Each Bessel function is divided by its frequency, ``u(x) sinc(n x)`` (a constant the first linear
     layer absorbs), so that the radial MLP's inputs lie in ``[-0.22, 1]`` whatever the cutoff and the graph's
-    scale; with the paper's ``sqrt(2/c)`` normalisation they were about 0.1 on the k-chains, and the two k-chains
-    differed by 1e-11 of the output at random initialisation (products of small messages).
+    scale, and the basis is scaled to unit mean square over ``[0, cutoff]``
+    (:class:`~dojo.models._spherical.RadialEmbedding`).
+
+    Scale at initialisation. ``B`` is a polynomial in ``A``: its terms of degree 2 and 3 matter only where ``A`` is
+    of order one, and on the k-chains they are the only terms that differ (at the middle nodes, products of what
+    each bent end sent, two and three hops away). Two choices keep them there. The radial features have the same
+    mean square on every edge (:class:`~dojo.models._spherical.RadialEmbedding`, scaled by 0.6), so the radial
+    weights start between 0.25 and 0.6 in size whatever the edge length; before, they were 0.12 on the k-chains'
+    edges (at half the cutoff), and every hop of a message took that factor. And the product basis is normalised
+    per component and initialised as in the paper's code (:class:`SymmetricContraction`); before, a vector passed
+    through ``B`` at a fifth of its size. On the k-chains (k = 4, float64, random initialisation, median of 3 seeds,
+    ``benchmarks/init_gaps.py``) the two embeddings differed by 5e-8 of their size at 3 layers and 8e-8 at 4
+    layers before, by 6e-4 and 3e-3 after. The 0.6 is a bound, not a tuning: ``B`` grows like the cube of ``A``
+    and the skip adds up the layers, so larger radial weights make deep models diverge (with 0.7, two of 10 seeds
+    reached 4e6 and 2e10 at 6 layers on the k-chains; with 0.6 all stay below 1e3). Stars still diverge at depth:
+    a centre of degree ``d`` sums ``d`` messages divided by the average degree, ``rotsym-10``'s by 1.8.
 
     With ``group="SO(3)"`` the features take both parities of every degree, so pseudo-scalars ``0o`` (triple
     products) reach the readout. One layer cannot make one: one channel's ``0e + 1o + 2e`` has no pseudo-scalar
@@ -121,7 +138,7 @@ class MACE(GeometricModel):
         self.irreps_sh = o3.Irreps.spherical_harmonics(max_ell)
         allowed = group_irreps(max_ell, group)
         self.embedding = nn.Embedding(in_dim, hidden)
-        self.radial_basis = BesselBasis(num_basis, cutoff, envelope_exponent=4, trainable=False)
+        self.radial_basis = RadialEmbedding(num_basis, cutoff, envelope_exponent=4, scale=0.6)
         irreps = [o3.Irreps("0e")]
         for _ in range(num_layers):
             irreps_a = product_irreps(irreps[-1], self.irreps_sh, allowed)
@@ -145,7 +162,7 @@ class MACE(GeometricModel):
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor | None]:
         length, sh = edge_harmonics(batch.pos, batch.edge_index, self.irreps_sh)
         check_cutoff(length, self.cutoff, "mace")
-        basis = self.radial_basis(length) / self.radial_basis.freq  # u(x) sinc(n x), see the class docstring
+        basis = self.radial_basis(length)
         norm = self._neighbour_norm(batch)
         h = self.embedding(batch.z).unsqueeze(1)  # [N, 1, hidden]: one 0e per channel
         scalars = []
@@ -206,7 +223,16 @@ class SymmetricContraction(ExactConstants):
     combination ``alpha`` of coupling trees: irreps ``A_{f_1}, ..., A_{f_nu}`` (``f_1 <= ... <= f_nu``) coupled left
     to right by Clebsch-Gordan coefficients. The output is
     ``m_{LM,k} = sum_{nu, eta_nu} W_{z, eta_nu, k} B_{eta_nu, LM, k}``, one weight per node type, basis polynomial and
-    channel; each basis polynomial is normalised by the square root of the number of them into its irrep.
+    channel. The basis polynomials are normalised per component (unit mean square when ``A`` is standard normal,
+    see :func:`coupled_basis`), and the weights of the ``n`` polynomials of degree ``nu`` into ``L`` start normal with
+    standard deviation ``1 / n``, as in the paper's code (``randn / num_params``): a vector's degree-1 term keeps
+    its size, the many terms of degree 3 stay small. (Before, every polynomial had coefficients of unit norm, and
+    its weight was divided by the square root of the number of all polynomials into its irrep: ``A_1o`` passed
+    through degree 1 at ``1 / sqrt(3 * 8)`` of its size, ``A_2e`` at ``1 / sqrt(5 * 10)``, while a degree-3
+    invariant of ``A_2e`` came out at 4 / 3 of unit size. Measured on the k-chains with MACE's radial features,
+    10 seeds: the two embeddings differed by 3e-5 of their size at 3 layers (median) and the largest reached 1e32
+    at 6 layers; with only the factor ``sqrt(2L + 1)`` that gives degree 1 its size back, 2.5e-4 and 8e39; as now,
+    2.2e-4 and 5e2.)
 
     Evaluation never forms ``U`` or the products of ``nu`` components. As in the paper's code, the weights are
     applied before the last factor: ``sum_eta W_eta B_eta = sum_t W'_t T_t`` over trees ``t`` with
@@ -225,7 +251,7 @@ class SymmetricContraction(ExactConstants):
         super().__init__()
         self.irreps_in, self.irreps_out = irreps_in, irreps_out
         out_start = {ir: s.start for (_, ir), s in zip(irreps_out, irreps_out.slices())}
-        paths: list[o3.Irrep] = []  # the output irrep of every basis polynomial kept, all degrees
+        paths: list[tuple[int, o3.Irrep]] = []  # (degree, output irrep) of every basis polynomial kept
         trees: dict[tuple, int] = {}  # (factors, chain of irreps) -> tree number
         mix = []  # (basis polynomial, tree, alpha)
         for degree in range(1, correlation + 1):
@@ -235,13 +261,13 @@ class SymmetricContraction(ExactConstants):
                 for row in alpha.tolist():
                     mix += [(len(paths), trees.setdefault((factors, chain), len(trees)), value)
                             for chain, value in zip(chains, row) if value != 0.0]
-                    paths.append(ir)
-        norm = [paths.count(ir) ** -0.5 for ir in paths]
+                    paths.append((degree, ir))
+        # The paper's code starts the weights of degree nu into L at N(0, 1) / (number of them).
+        self.weight_std = [paths.count(p) ** -1.0 for p in paths]
         path, tree, value = zip(*mix) if mix else ((), (), ())
         self.register_buffer("mix_path", torch.tensor(path, dtype=torch.long))
         self.register_buffer("mix_tree", torch.tensor(tree, dtype=torch.long))
-        self.register_constant("mix_value", torch.tensor([v * norm[p] for p, v in zip(path, value)],
-                                                         dtype=torch.float64).view(-1, 1))
+        self.register_constant("mix_value", torch.tensor(value, dtype=torch.float64).view(-1, 1))
         self.num_trees = len(trees)
         offset = self._build_prefixes(list(trees))
         self._build_groups(list(trees), offset, out_start)
@@ -300,7 +326,8 @@ class SymmetricContraction(ExactConstants):
         self.register_constant(f"{name}_value", torch.tensor(value, dtype=torch.float64).view(-1, 1))
 
     def reset_parameters(self) -> None:
-        nn.init.normal_(self.weight)
+        with torch.no_grad():
+            self.weight.normal_().mul_(self.weight.new_tensor(self.weight_std).unsqueeze(-1))
 
     def _product(self, name: str, left: Tensor, right: Tensor, size: int) -> Tensor:
         """The Clebsch-Gordan product listed as ``name``: ``out[c] += value * left[l] * right[r]`` per entry."""
@@ -339,10 +366,14 @@ def coupled_basis(irreps: str, degree: int, allowed: str) -> tuple[Block, ...]:
     ``f_1 <= ... <= f_nu`` of irreps of ``A`` and every way of coupling ``A_{f_1}, ..., A_{f_nu}`` left to right
     with Clebsch-Gordan coefficients (e3nn's ``wigner_3j``) into an ``allowed`` irrep ``L`` (a *tree*, named by its
     chain of irreps ``(ir_{f_1}, L_2, ..., L)``), the coupled tensor is a polynomial in ``A``; the trees of one
-    multiset into one ``L`` may coincide or vanish as polynomials (``A_1 x A_1 -> 1e`` is zero), so an SVD of
-    their coefficients on the monomials keeps an orthonormal basis of their span. That is what e3nn's
-    ``ReducedTensorProducts("ijk=jik=ikj")`` computes, on each multiset's own monomials. Cached per process: models
-    of one configuration share it.
+    multiset into one ``L`` may coincide or vanish as polynomials (``A_1 x A_1 -> 1e`` is zero), so an SVD keeps
+    a basis of their span, as e3nn's ``ReducedTensorProducts("ijk=jik=ikj")`` does on each multiset's own
+    monomials. The basis is orthonormal for the inner product ``E[p_M(A) q_M(A)]`` with ``A`` standard normal (each
+    component), the *component* normalisation of e3nn and of MACE's code: every basis polynomial has unit mean
+    square per component when ``A`` has, whatever its degree and irreps. (Orthonormal coefficients instead left
+    ``A_1o`` at ``1/sqrt(3)`` of itself in degree 1 and a degree-3 invariant of ``A_2e`` at 4 times unit size:
+    see :class:`SymmetricContraction` for what that did.) Cached per process: models of one configuration share
+    it.
 
     Returns
     -------
@@ -359,13 +390,14 @@ def coupled_basis(irreps: str, degree: int, allowed: str) -> tuple[Block, ...]:
     slices = irreps_in.slices()
     blocks: list[Block] = []
     for factors in itertools.combinations_with_replacement(range(len(irreps_in)), degree):
-        rows = _monomial_rows(irreps_in.dim, [slices[f] for f in factors])
+        rows, monomials = _block_monomials(irreps_in.dim, [slices[f] for f in factors])
+        gaussian = _gaussian_coordinates(monomials, irreps_in.dim)
         couplings = _couplings([irreps_in[f].ir for f in factors], keep)
         for ir in sorted({chain[-1] for chain, _ in couplings}):
             chosen = [(chain, c) for chain, c in couplings if chain[-1] == ir]
-            folded = [torch.zeros(ir.dim, int(rows.max()) + 1, dtype=torch.float64).index_add_(1, rows, c.flatten(1))
+            folded = [torch.zeros(ir.dim, len(monomials), dtype=torch.float64).index_add_(1, rows, c.flatten(1))
                       for _, c in chosen]
-            alpha = _span_coefficients(torch.stack(folded))
+            alpha = _span_coefficients(gaussian(torch.stack(folded)))
             if len(alpha):
                 blocks.append((factors, ir, tuple(chain for chain, _ in chosen), alpha))
     blocks.sort(key=lambda block: block[1])
@@ -404,15 +436,53 @@ def symmetric_power_basis(irreps: str, degree: int, allowed: str) -> tuple[o3.Ir
     return o3.Irreps([(1, ir) for ir in found]), monomials, u
 
 
-def _monomial_rows(d: int, slices: list[slice], monomials: Tensor | None = None) -> Tensor:
-    """The monomial (sorted index tuple) of every ordered tuple ``(a_1 in slices[0], ...)``, flattened: its row in
-    ``monomials``, or, without them, its rank among the tuples' own monomials (the same order)."""
+def _monomial_rows(d: int, slices: list[slice], monomials: Tensor) -> Tensor:
+    """The row in ``monomials`` (sorted index tuples, in increasing order) of the monomial of every ordered tuple
+    ``(a_1 in slices[0], ...)``, flattened."""
     grid = torch.cartesian_prod(*[torch.arange(s.start, s.stop) for s in slices]).view(-1, len(slices))
     powers = d ** torch.arange(len(slices) - 1, -1, -1)
     codes = grid.sort(dim=1).values @ powers  # base-d codes of sorted tuples increase along the monomials
-    if monomials is None:
-        return torch.unique(codes, return_inverse=True)[1]
     return torch.searchsorted(monomials @ powers, codes)
+
+
+def _block_monomials(d: int, slices: list[slice]) -> tuple[Tensor, Tensor]:
+    """The monomials that the ordered tuples ``(a_1 in slices[0], ...)`` make (sorted index tuples ``[n, len]``, in
+    increasing order) and the row among them of every tuple, flattened."""
+    grid = torch.cartesian_prod(*[torch.arange(s.start, s.stop) for s in slices]).view(-1, len(slices))
+    powers = d ** torch.arange(len(slices) - 1, -1, -1)
+    codes, rows = torch.unique(grid.sort(dim=1).values @ powers, return_inverse=True)
+    return rows, codes.unsqueeze(-1) // powers % d
+
+
+def _gaussian_coordinates(monomials: Tensor, d: int) -> Callable[[Tensor], Tensor]:
+    r"""A map from polynomials ``v [n, L.dim, len(monomials)]`` (coefficients on ``monomials``) to coefficients
+    ``w`` whose Euclidean inner products are the Gaussian ones, per component:
+    ``<w_p, w_q> = sum_M E[p_M(A) q_M(A)] / L.dim`` for ``A`` of ``d`` standard normal components.
+
+    ``E[m(A) m'(A)]`` is the product over components of the Gaussian moments ``E[A_k^c] = (c - 1)!!`` (``c`` even;
+    zero for odd ``c``), ``c`` the power of ``A_k`` in ``m m'``; it vanishes unless ``m`` and ``m'`` have the same
+    parity in every component. So this moment matrix is block-diagonal over the parity classes of the monomials;
+    each block is factorised ``G = R R^T`` (Cholesky) and applied as ``w = v R``. Most classes hold one monomial,
+    whose ``R`` is the square root of its moment.
+    """
+    counts = F.one_hot(monomials, d).sum(1)  # [n, d]: the power of every component
+    moments = torch.tensor([float(math.prod(range(c - 1, 0, -2))) if c % 2 == 0 else 0.0
+                            for c in range(2 * monomials.size(1) + 1)], dtype=torch.float64)
+    classes, sizes = torch.unique(counts % 2, dim=0, return_inverse=True, return_counts=True)[1:]
+    diagonal = moments[2 * counts].prod(-1).sqrt() * (sizes[classes] == 1)  # the singletons' R
+    blocks = []
+    for c in torch.nonzero(sizes > 1).flatten().tolist():
+        members = torch.nonzero(classes == c).flatten()
+        power = counts[members]
+        blocks.append((members, torch.linalg.cholesky(moments[power.unsqueeze(1) + power.unsqueeze(0)].prod(-1))))
+
+    def apply(vectors: Tensor) -> Tensor:
+        whitened = vectors * diagonal
+        for members, factor in blocks:
+            whitened[..., members] = vectors[..., members] @ factor
+        return whitened / math.sqrt(vectors.size(1))
+
+    return apply
 
 
 def _couplings(irreps: list[o3.Irrep], keep: set[o3.Irrep]) -> list[tuple[tuple[o3.Irrep, ...], Tensor]]:
