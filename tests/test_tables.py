@@ -79,7 +79,8 @@ def test_paper_suites_follow_the_issue():
     for m in {"tfn", "mace"} & registered:
         assert {dict(c.options)["max_ell"] for c in rotsym if c.model == m} == {1, 2, 3, 5, 10}
     assert {c.model for c in rotsym} == {"tfn", "mace", "egnn", "gvp", "painn"} & registered
-    assert {dict(c.options)["correlation"] for c in rotsym if c.model == "mace"} <= {2}  # the paper's experiment
+    assert {dict(c.options)["correlation"] for c in rotsym if c.model == "mace"} <= {2}  # the paper's experiments
+    assert {dict(c.options)["correlation"] for c in suites.suite("kchains") if c.model == "mace"} <= {2}
     bodyorder = suites.suite("bodyorder")
     assert {counterexamples.load(c.pair).family for c in bodyorder} == {"bodyorder", "chiral"}
     if "mace" in registered:
