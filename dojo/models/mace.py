@@ -227,13 +227,10 @@ class SymmetricContraction(ExactConstants):
     channel. The basis polynomials are normalised per component (unit mean square when ``A`` is standard normal,
     see :func:`coupled_basis`), and the weights of the ``n`` polynomials of degree ``nu`` into ``L`` start normal with
     standard deviation ``1 / n``, as in the paper's code (``randn / num_params``): a vector's degree-1 term keeps
-    its size, the many terms of degree 3 stay small. (Before, every polynomial had coefficients of unit norm, and
-    its weight was divided by the square root of the number of all polynomials into its irrep: ``A_1o`` passed
-    through degree 1 at ``1 / sqrt(3 * 8)`` of its size, ``A_2e`` at ``1 / sqrt(5 * 10)``, while a degree-3
-    invariant of ``A_2e`` came out at 4 / 3 of unit size. Measured on the k-chains with MACE's radial features,
-    10 seeds: the two embeddings differed by 3e-5 of their size at 3 layers (median) and the largest reached 1e32
-    at 6 layers; with only the factor ``sqrt(2L + 1)`` that gives degree 1 its size back, 2.5e-4 and 8e39; as now,
-    2.2e-4 and 5e2.)
+    its size, the many terms of degree 3 stay small. (Unit-norm coefficients divided by the square root of the
+    number of polynomials into each irrep passed ``A_1o`` through degree 1 at ``1 / sqrt(24)`` of its size while
+    degree-3 invariants came out at unit size: on the k-chains, 10 seeds, the median gap at 3 layers was 3e-5
+    instead of 2.2e-4 and the largest embedding at 6 layers 1e32 instead of 5e2.)
 
     Evaluation never forms ``U`` or the products of ``nu`` components. As in the paper's code, the weights are
     applied before the last factor: ``sum_eta W_eta B_eta = sum_t W'_t T_t`` over trees ``t`` with
@@ -332,7 +329,8 @@ class SymmetricContraction(ExactConstants):
 
     def _product(self, name: str, left: Tensor, right: Tensor, size: int) -> Tensor:
         """The Clebsch-Gordan product listed as ``name``: ``out[c] += value * left[l] * right[r]`` per entry."""
-        terms = left.index_select(1, getattr(self, f"{name}_left")) * right.index_select(1, getattr(self, f"{name}_right"))
+        terms = (left.index_select(1, getattr(self, f"{name}_left"))
+                 * right.index_select(1, getattr(self, f"{name}_right")))
         return left.new_zeros(left.size(0), size, left.size(2)).index_add_(
             1, getattr(self, f"{name}_out"), terms * getattr(self, f"{name}_value"))
 
@@ -372,9 +370,7 @@ def coupled_basis(irreps: str, degree: int, allowed: str) -> tuple[Block, ...]:
     monomials. The basis is orthonormal for the inner product ``E[p_M(A) q_M(A)]`` with ``A`` standard normal (each
     component): every basis polynomial has unit mean square per component when ``A`` has, whatever its degree and
     irreps. That is e3nn's *component* normalisation, which MACE's code applies to its coupling coefficients (there
-    as if the factors were independent; here exactly, for ``nu`` copies of one ``A``). Orthonormal coefficients
-    instead left ``A_1o`` at ``1/sqrt(3)`` of itself in degree 1 and a degree-3 invariant of ``A_2e`` at 4 times
-    unit size (see :class:`SymmetricContraction` for what that did). Cached per process: models of one
+    as if the factors were independent; here exactly, for ``nu`` copies of one ``A``). Cached per process: models of one
     configuration share it.
 
     Returns
