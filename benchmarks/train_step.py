@@ -1,6 +1,7 @@
 """One training step (forward, backward, Adam) per model on the k=4 k-chain pair: batch size 1, 3 layers, defaults.
 
-Run: .venv/bin/python benchmarks/train_step.py [MODEL ...]
+Run: .venv/bin/python benchmarks/train_step.py [MODEL ...] [--pair NAME] [--layers N] [--set KEY=VALUE ...]
+(for example ``mace --pair rotsym-10 --layers 1 --set max_ell=10 correlation=2``: a cell of the orientation suite).
 Prints the median milliseconds per step over repeated steps, one thread, fused Adam, with parameter counts, and
 how much of the step is Adam's update (timed inside the same steps): its cost grows with the parameter count, not
 with the graph, so it is a floor that no restructuring of a model's forward pass lowers.
@@ -9,6 +10,7 @@ with the graph, so it is a floor that no restructuring of a model's forward pass
 from __future__ import annotations
 
 import argparse
+import ast
 import statistics
 import time
 
@@ -18,14 +20,15 @@ from torch_geometric.data import Batch
 import counterexamples
 from dojo import models
 from dojo.formatting import markdown
+from dojo.protocols.common import pair_options
 
 
-def time_steps(name: str, steps: int, repeats: int) -> tuple[float, float, int]:
+def time_steps(name: str, pair_name: str, options: dict, steps: int, repeats: int) -> tuple[float, float, int]:
     """Median over ``repeats`` of the mean step time and of its Adam part (ms), and the parameter count."""
     torch.manual_seed(0)
-    model = models.build(name, in_dim=1, out_dim=2, num_layers=3)
+    pair = counterexamples.load(pair_name)
+    model = models.build(name, **options, **pair_options(pair))
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)  # one kernel, not a Python loop
-    pair = counterexamples.load("kchains", k=4)
     batches = [Batch.from_data_list([g]) for g in (pair.a, pair.b)]
     targets = [torch.tensor([0]), torch.tensor([1])]
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -54,11 +57,18 @@ def main() -> None:
     parser.add_argument("models", nargs="*", default=models.names())
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--pair", default="kchains-4", help="a library pair (default: kchains-4)")
+    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="other build options")
     args = parser.parse_args()
+    options = {"num_layers": args.layers}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        options[key] = ast.literal_eval(value)
     torch.set_num_threads(1)
     rows = []
     for name in args.models:
-        ms, adam, params = time_steps(name, args.steps, args.repeats)
+        ms, adam, params = time_steps(name, args.pair, options, args.steps, args.repeats)
         rows.append([name, models.model_class(name).__name__, f"{params:,}", f"{ms:.2f}", f"{adam:.2f}"])
         print(f"{name}: {ms:.2f} ms/step (of which Adam {adam:.2f}), {params:,} parameters", flush=True)
     print()
