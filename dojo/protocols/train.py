@@ -45,10 +45,11 @@ Mode = Literal["auto", "vmap", "loop"]
 
 #: ``mode="auto"`` trains the seeds together only when one seed's forward pass on the pair keeps at most this many
 #: elements for backward. vmap pays off where per-operation overhead dominates, on light models; on heavy ones
-#: its batched gathers and scatters cost more than they save. Measured with 10 seeds (seconds for 10 epochs,
-#: vmap / loop): GVP-GNN 0.8 M elements 2.5 / 4.7, DimeNet++ 1.9 M 11 / 17, MACE 3 layers 2.8 M 20 / 12, TFN
-#: ``max_ell`` 10 3.2 M 17 / 13, MACE correlation 5 3.8 M 22 / 3.4. A count, not a timing, so the choice (and with
-#: it every result) is the same on every run.
+#: its batched gathers and scatters cost more than they save. Measured once with ``train(..., epochs=10,
+#: mode="vmap")`` against ``mode="loop"`` (seconds, 10 seeds, machine shared): GVP-GNN 3 layers on kchains-4 0.8 M
+#: elements 2.5 / 4.7, DimeNet++ 1.9 M 11 / 17, MACE 3 layers 2.8 M 20 / 12, TFN ``max_ell`` 10 on rotsym-10
+#: 3.2 M 17 / 13, MACE correlation 5 on bodyorder-3 3.8 M 22 / 3.4. A count, not a timing, so the choice (and
+#: with it every result) is the same on every run.
 VMAP_MAX_SAVED = 2_500_000
 
 
