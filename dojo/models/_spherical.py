@@ -27,7 +27,7 @@ from e3nn import o3
 from e3nn.math import normalize2mom
 from torch import Tensor, nn
 
-from dojo.models.radial import PolynomialEnvelope
+from dojo.models.radial import BesselBasis
 
 __all__ = ["GROUP_NAMES", "check_spherical_config", "group_irreps", "channelwise", "to_e3nn", "split_scalars",
            "edge_harmonics", "aggregate", "product_irreps", "RadialEmbedding", "RadialMLP", "ExactConstants",
@@ -135,8 +135,8 @@ class RadialEmbedding(nn.Module):
               \mathrm{sinc}^2(n' x)\Big)^{1/2}, \qquad x = r / c,
 
     with ``sinc(n x) = sin(n pi x) / (n pi x)``, the frequency-scaled form of DimeNet's ``sin(n pi x) / x`` (MACE's
-    basis), and ``u`` the :class:`~dojo.models.radial.PolynomialEnvelope`, which takes every feature smoothly to zero
-    at the cutoff ``c``. Dividing by the root mean square over ``n`` gives every edge features of mean square
+    basis: :class:`~dojo.models.radial.BesselBasis` divided by its frequencies), and ``u`` that basis's envelope,
+    which takes every feature smoothly to zero at the cutoff ``c``. Dividing by the root mean square over ``n`` gives every edge features of mean square
     ``s^2 u(x)^2``: the radial MLP, whose first layer has weights of variance ``1 / N``, starts with pre-activations
     of variance ``s^2 u^2`` on every edge, and radial weights of order ``s``. The direction of the vector
     ``(sinc(n x))_n`` still tells every length apart (``sinc(2x) / sinc(x) = cos(pi x)``), so nothing is lost.
@@ -152,16 +152,15 @@ class RadialEmbedding(nn.Module):
 
     def __init__(self, num_basis: int, cutoff: float, envelope_exponent: int, scale: float = 1.0) -> None:
         super().__init__()
-        self.cutoff, self.scale = cutoff, scale
-        self.envelope = PolynomialEnvelope(envelope_exponent + 1)
-        self.register_buffer("n", torch.arange(1, num_basis + 1, dtype=torch.get_default_dtype()), persistent=False)
+        self.scale = scale
+        self.bessel = BesselBasis(num_basis, cutoff, envelope_exponent, trainable=False)
 
     def forward(self, length: Tensor) -> Tensor:
         """Edge lengths ``[E]`` (below the cutoff) -> ``[E, num_basis]``."""
-        x = (length / self.cutoff).unsqueeze(-1)
-        bessel = torch.sinc(self.n * x)
-        rms = bessel.pow(2).mean(-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny).sqrt()  # 0 only at x = 1
-        return self.envelope(x) * self.scale * bessel / rms
+        x = (length / self.bessel.cutoff).unsqueeze(-1)
+        sinc = self.bessel.from_scaled(x, torch.ones_like(x)) / self.bessel.freq  # sinc(n x), without the envelope
+        rms = sinc.pow(2).mean(-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny).sqrt()  # 0 only at x = 1
+        return self.bessel.envelope(x) * self.scale * sinc / rms
 
 
 class RadialMLP(nn.Sequential):
