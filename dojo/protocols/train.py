@@ -34,6 +34,7 @@ from torch_geometric.data import Batch, Data
 
 from counterexamples.pair import Pair
 from dojo.models.base import GeometricModel
+from dojo.optim import FlatAdam
 from dojo.protocols.common import ModelSpec, build, pair_graphs, pair_options
 
 __all__ = ["Training", "train", "fit", "SEPARATED_ACCURACY"]
@@ -71,44 +72,6 @@ class Training:
     def separated(self) -> bool:
         """True when the mean accuracy reaches :data:`SEPARATED_ACCURACY`."""
         return self.mean >= SEPARATED_ACCURACY
-
-
-class _StackedAdam:
-    """Adam (Kingma & Ba, ICLR 2015, as ``torch.optim.Adam(fused=True)`` computes it, no weight decay) on
-    parameters stacked over seeds, with one learning rate per seed.
-
-    Written out because ``torch.optim.Adam`` has one learning rate per parameter group, while the seeds of a cell
-    share every stacked tensor yet each follow their own ReduceLROnPlateau schedule. Adam is element-wise, so each
-    seed's slice of a stacked tensor is updated as its own parameter: one call of torch's fused Adam kernel per
-    distinct learning rate (usually one), over the slices of the seeds that have it. (Eight multi-tensor passes
-    over memory, as ``torch.optim.Adam``'s default path makes, cost as much as the forward and backward passes of
-    a small model.)
-    """
-
-    def __init__(self, params: Sequence[Tensor], lr: float, seeds: int, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
-        self.params, self.betas, self.eps = list(params), betas, eps
-        self.lr = [lr] * seeds
-        self.step_count = torch.zeros((), dtype=torch.float32)
-        moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
-        # per seed, the slices of every parameter and of its two moments (views: updates land in the stacks)
-        self.slices = [[(p[s], m[s], v[s]) for p, (m, v) in zip(self.params, moments)] for s in range(seeds)]
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.step_count += 1
-        beta1, beta2 = self.betas
-        grads = [p.grad.unbind(0) if p.grad is not None else None for p in self.params]
-        for lr in sorted(set(self.lr)):
-            live = [(*slices, g[s]) for s, seed_lr in enumerate(self.lr) if seed_lr == lr
-                    for slices, g in zip(self.slices[s], grads) if g is not None]
-            params, ms, vs, gs = (list(t) for t in zip(*live))
-            torch._fused_adam_(params, gs, ms, vs, [], [self.step_count] * len(params), lr=lr, beta1=beta1,
-                               beta2=beta2, weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False)
 
 
 class _Seeds:
@@ -172,9 +135,20 @@ class _Seeds:
                     p.copy_(self.params[name][s])
 
 
-def _schedule(optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.ReduceLROnPlateau:
-    """The paper's schedule: the rate times 0.9 after 25 epochs without a better accuracy, down to 1e-5."""
-    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.9, patience=25, min_lr=1e-5)
+def _schedules(adam: FlatAdam) -> list[torch.optim.lr_scheduler.ReduceLROnPlateau]:
+    """The paper's schedule for every row (seed) of ``adam``: its rate times 0.9 after 25 epochs without a better
+    accuracy, down to 1e-5. Each drives a placeholder optimizer, whose rate :func:`_schedule_step` copies."""
+    return [torch.optim.lr_scheduler.ReduceLROnPlateau(
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr), mode="max", factor=0.9, patience=25,
+        min_lr=1e-5) for lr in adam.lr]
+
+
+def _schedule_step(adam: FlatAdam, schedules: Sequence[torch.optim.lr_scheduler.ReduceLROnPlateau],
+                   accuracies: Sequence[float]) -> None:
+    """Step every seed's schedule on its epoch accuracy and give ``adam`` the resulting rates."""
+    for row, (accuracy, schedule) in enumerate(zip(accuracies, schedules)):
+        schedule.step(accuracy)
+        adam.lr[row] = float(schedule.optimizer.param_groups[0]["lr"])
 
 
 def _accuracies(logits: Tensor, labels: Tensor) -> list[float]:
@@ -184,9 +158,8 @@ def _accuracies(logits: Tensor, labels: Tensor) -> list[float]:
 
 def _fit_together(seeds: _Seeds, epochs: int, lr: float, shufflers: Sequence[torch.Generator]) -> list[float]:
     """Train every seed at once through ``vmap``; return each seed's best accuracy."""
-    adam = _StackedAdam(list(seeds.params.values()), lr, len(shufflers))
-    holders = [torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr) for _ in shufflers]
-    schedulers = [_schedule(h) for h in holders]
+    adam = FlatAdam(list(seeds.params.values()), lr, rows=len(shufflers))
+    schedules = _schedules(adam)
     labels, index = torch.tensor([0, 1]), torch.arange(len(shufflers))
     best = [-1.0] * len(shufflers)
     for _ in range(epochs):
@@ -200,19 +173,17 @@ def _fit_together(seeds: _Seeds, epochs: int, lr: float, shufflers: Sequence[tor
         seeds.template.eval()
         with torch.no_grad():
             accuracy = _accuracies(seeds.together(), labels)
-        for s, (acc, scheduler) in enumerate(zip(accuracy, schedulers)):
-            best[s] = max(best[s], acc)
-            scheduler.step(acc)
-            adam.lr[s] = float(holders[s].param_groups[0]["lr"])
+        best = [max(b, acc) for b, acc in zip(best, accuracy)]
+        _schedule_step(adam, schedules, accuracy)
     seeds.write_back()
     return best
 
 
 def _fit_alone(net: GeometricModel, graphs: tuple[Data, Data], epochs: int, lr: float,
                shuffler: torch.Generator) -> float:
-    """Train one seed's model with ``torch.optim.Adam``; return its best accuracy."""
-    adam = torch.optim.Adam(net.parameters(), lr=lr, fused=True)
-    scheduler = _schedule(adam)
+    """Train one seed's model alone; return its best accuracy."""
+    adam = FlatAdam(net.parameters(), lr)
+    schedules = _schedules(adam)
     singles, both = [Batch.from_data_list([g]) for g in graphs], Batch.from_data_list(list(graphs))
     labels, best = torch.tensor([0, 1]), -1.0
     for _ in range(epochs):
@@ -223,9 +194,9 @@ def _fit_alone(net: GeometricModel, graphs: tuple[Data, Data], epochs: int, lr: 
             adam.step()
         net.eval()
         with torch.no_grad():
-            accuracy = _accuracies(net(both).unsqueeze(0), labels)[0]
-        best = max(best, accuracy)
-        scheduler.step(accuracy)
+            accuracy = _accuracies(net(both).unsqueeze(0), labels)
+        best = max(best, accuracy[0])
+        _schedule_step(adam, schedules, accuracy)
     return best
 
 
@@ -235,9 +206,9 @@ def fit(nets: Sequence[GeometricModel], graphs: tuple[Data, Data], *, epochs: in
 
     Seed ``s`` shuffles each epoch with ``torch.randperm(2, generator=g)``, ``g`` a generator seeded
     ``shuffle_seeds[s]``, and follows its own ``torch.optim.lr_scheduler.ReduceLROnPlateau``. Returns the best
-    accuracy of each model (percent) and the mode used: ``"vmap"`` trains the seeds together (the stacked Adam
-    reads each seed's rate from a scheduler driving a placeholder optimizer), ``"loop"`` one after the other with
-    ``torch.optim.Adam``; ``"auto"`` picks vmap when the model is light (see :data:`VMAP_MAX_SAVED`) and vmap
+    accuracy of each model (percent) and the mode used: ``"vmap"`` trains the seeds together (one
+    :class:`~dojo.optim.FlatAdam` over the stacked parameters, a learning rate per seed), ``"loop"`` one after the
+    other; ``"auto"`` picks vmap when the model is light (see :data:`VMAP_MAX_SAVED`) and vmap
     agrees with the models run alone on the first step.
     """
     if len(nets) != len(shuffle_seeds):
