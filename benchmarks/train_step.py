@@ -20,7 +20,7 @@ from torch_geometric.data import Batch
 import counterexamples
 from dojo import models
 from dojo.formatting import markdown
-from dojo.optim import FlatAdam
+from dojo.optim import FusedAdam
 from dojo.protocols.common import pair_options
 
 
@@ -29,7 +29,7 @@ def time_steps(name: str, pair_name: str, options: dict, steps: int, repeats: in
     torch.manual_seed(0)
     pair = counterexamples.load(pair_name)
     model = models.build(name, **options, **pair_options(pair))
-    opt = FlatAdam(model.parameters(), lr=1e-4)  # the train protocol's Adam: one fused kernel call a step
+    opt = FusedAdam(model.parameters(), lr=1e-4)  # the train protocol's Adam: one fused kernel call a step
     batches = [Batch.from_data_list([g]) for g in (pair.a, pair.b)]
     targets = [torch.tensor([0]), torch.tensor([1])]
     loss_fn = torch.nn.CrossEntropyLoss()

@@ -34,7 +34,7 @@ from torch_geometric.data import Batch, Data
 
 from counterexamples.pair import Pair
 from dojo.models.base import GeometricModel
-from dojo.optim import FlatAdam
+from dojo.optim import FusedAdam
 from dojo.protocols.common import ModelSpec, build, pair_graphs, pair_options
 
 __all__ = ["Training", "train", "fit", "SEPARATED_ACCURACY"]
@@ -135,7 +135,7 @@ class _Seeds:
                     p.copy_(self.params[name][s])
 
 
-def _schedules(adam: FlatAdam) -> list[torch.optim.lr_scheduler.ReduceLROnPlateau]:
+def _schedules(adam: FusedAdam) -> list[torch.optim.lr_scheduler.ReduceLROnPlateau]:
     """The paper's schedule for every row (seed) of ``adam``: its rate times 0.9 after 25 epochs without a better
     accuracy, down to 1e-5. Each drives a placeholder optimizer, whose rate :func:`_schedule_step` copies."""
     return [torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -143,7 +143,7 @@ def _schedules(adam: FlatAdam) -> list[torch.optim.lr_scheduler.ReduceLROnPlatea
         min_lr=1e-5) for lr in adam.lr]
 
 
-def _schedule_step(adam: FlatAdam, schedules: Sequence[torch.optim.lr_scheduler.ReduceLROnPlateau],
+def _schedule_step(adam: FusedAdam, schedules: Sequence[torch.optim.lr_scheduler.ReduceLROnPlateau],
                    accuracies: Sequence[float]) -> None:
     """Step every seed's schedule on its epoch accuracy and give ``adam`` the resulting rates."""
     for row, (accuracy, schedule) in enumerate(zip(accuracies, schedules)):
@@ -158,7 +158,7 @@ def _accuracies(logits: Tensor, labels: Tensor) -> list[float]:
 
 def _fit_together(seeds: _Seeds, epochs: int, lr: float, shufflers: Sequence[torch.Generator]) -> list[float]:
     """Train every seed at once through ``vmap``; return each seed's best accuracy."""
-    adam = FlatAdam(list(seeds.params.values()), lr, rows=len(shufflers))
+    adam = FusedAdam(list(seeds.params.values()), lr, rows=len(shufflers))
     schedules = _schedules(adam)
     labels, index = torch.tensor([0, 1]), torch.arange(len(shufflers))
     best = [-1.0] * len(shufflers)
@@ -182,7 +182,7 @@ def _fit_together(seeds: _Seeds, epochs: int, lr: float, shufflers: Sequence[tor
 def _fit_alone(net: GeometricModel, graphs: tuple[Data, Data], epochs: int, lr: float,
                shuffler: torch.Generator) -> float:
     """Train one seed's model alone; return its best accuracy."""
-    adam = FlatAdam(net.parameters(), lr)
+    adam = FusedAdam(net.parameters(), lr)
     schedules = _schedules(adam)
     singles, both = [Batch.from_data_list([g]) for g in graphs], Batch.from_data_list(list(graphs))
     labels, best = torch.tensor([0, 1]), -1.0
@@ -207,7 +207,7 @@ def fit(nets: Sequence[GeometricModel], graphs: tuple[Data, Data], *, epochs: in
     Seed ``s`` shuffles each epoch with ``torch.randperm(2, generator=g)``, ``g`` a generator seeded
     ``shuffle_seeds[s]``, and follows its own ``torch.optim.lr_scheduler.ReduceLROnPlateau``. Returns the best
     accuracy of each model (percent) and the mode used: ``"vmap"`` trains the seeds together (one
-    :class:`~dojo.optim.FlatAdam` over the stacked parameters, a learning rate per seed), ``"loop"`` one after the
+    :class:`~dojo.optim.FusedAdam` over the stacked parameters, a learning rate per seed), ``"loop"`` one after the
     other; ``"auto"`` picks vmap when the model is light (see :data:`VMAP_MAX_SAVED`) and vmap
     agrees with the models run alone on the first step.
     """
