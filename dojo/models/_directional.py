@@ -159,8 +159,9 @@ class GeometryCache:
     reused only when the graph's ``pos``, ``z`` and ``edge_index`` equal (``torch.equal``) copies of those it was
     computed from, so an in-place edit or recycled memory never serves stale geometry, and when ``state``, the
     module tensors ``compute`` reads (its buffers), are the very same tensor objects: ``.to()``/``.double()``
-    replace them, and so does ``torch.func.functional_call`` (under ``vmap``, with batched stand-ins), so an entry
-    never crosses any of those. Positions that require grad (forces) bypass the cache, so gradients reach them, and
+    replace them, and so does ``torch.func.functional_call`` when it is given buffers (under ``vmap``, batched
+    stand-ins), so an entry never crosses any of those. (The train protocol passes parameters only, so its seeds,
+    run together under ``vmap``, share the template's entries.) Positions that require grad (forces) bypass the cache, so gradients reach them, and
     so does inference mode, whose tensors autograd could not use later.
 
     Examples

@@ -14,8 +14,8 @@ runs all the seeds' forward passes on a batch of both graphs, and each seed's lo
 shuffle chose (memory grows with the number of seeds: every seed's activations are held at once). When a
 model couples nothing across the graphs of a batch (no batch normalisation, no dropout), each seed's gradient is
 exactly its batch-size-1 gradient; :func:`fit` checks this on the first step (vmapped logits against each model
-run alone on each graph) and falls back to a plain loop over seeds when vmap fails or disagrees, or when the model
-is heavy enough that vmap costs more than it saves (:data:`VMAP_MAX_SAVED`).
+run alone on each graph) and falls back to a plain loop over seeds when vmap fails or disagrees, when the model
+is heavy enough that vmap costs more than it saves (:data:`VMAP_MAX_SAVED`), or when the seeds' buffers differ.
 """
 
 from __future__ import annotations
@@ -79,27 +79,31 @@ class _Seeds:
 
     ``together()`` runs every seed on a batch of both graphs in one ``torch.func.vmap`` call and differentiates
     into the stacked tensors; ``alone(chosen)`` runs seed ``s`` by itself on graph ``chosen[s]``, to check vmap.
+    Buffers are not stacked: the template keeps its own, so that what a model caches per graph (DimeNet++'s
+    geometry, keyed on its buffers) is reused from step to step. That needs the seeds to share their buffers
+    (constants in every zoo model): :attr:`shared_buffers` says whether they do.
     """
 
     def __init__(self, nets: Sequence[GeometricModel], graphs: tuple[Data, Data]) -> None:
         # functional_call swaps tensors into the template's modules; a copy keeps the seeds' own models out of it
         # (with weights shared between submodules, PyG's SchNet for one, the swap does not always restore them).
         self.nets, self.template = list(nets), copy.deepcopy(nets[0])
-        self.params, self.buffers = stack_module_state(self.nets)
+        self.params = stack_module_state(self.nets)[0]
+        buffers = [dict(net.named_buffers()) for net in self.nets]
+        self.shared_buffers = all(torch.equal(b, other[name]) for name, b in buffers[0].items() for other in buffers)
         self.both = Batch.from_data_list(list(graphs))
         self.singles = [Batch.from_data_list([g]) for g in graphs]
 
-    def _call(self, params: dict[str, Tensor], buffers: dict[str, Tensor], batch: Batch) -> Tensor:
-        return functional_call(self.template, (params, buffers), (batch,))
+    def _call(self, params: dict[str, Tensor], batch: Batch) -> Tensor:
+        return functional_call(self.template, params, (batch,))
 
     def together(self) -> Tensor:
         """``[S, 2, out]``: every seed on both graphs."""
-        return vmap(self._call, in_dims=(0, 0, None), randomness="error")(self.params, self.buffers, self.both)
+        return vmap(self._call, in_dims=(0, None), randomness="error")(self.params, self.both)
 
     def alone(self, chosen: Sequence[int]) -> Tensor:
         """``[S, out]``: seed ``s`` alone on graph ``chosen[s]``."""
-        return torch.cat([self._call({k: p[s] for k, p in self.params.items()},
-                                     {k: b[s] for k, b in self.buffers.items()}, self.singles[c])
+        return torch.cat([self._call({k: p[s] for k, p in self.params.items()}, self.singles[c])
                           for s, c in enumerate(chosen)])
 
     def saved_elements(self) -> int:
@@ -112,8 +116,7 @@ class _Seeds:
             return t
 
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            self._call({k: p[0] for k, p in self.params.items()}, {k: b[0] for k, b in self.buffers.items()},
-                       self.both)
+            self._call({k: p[0] for k, p in self.params.items()}, self.both)
         return count
 
     def vmap_agrees(self) -> bool:
@@ -217,7 +220,11 @@ def fit(nets: Sequence[GeometricModel], graphs: tuple[Data, Data], *, epochs: in
     if mode != "loop":
         seeds = _Seeds(nets, graphs)
         seeds.template.train()
-        if mode == "vmap" or (seeds.saved_elements() <= VMAP_MAX_SAVED and seeds.vmap_agrees()):
+        if mode == "vmap" and not seeds.shared_buffers:
+            raise ValueError("fit: mode='vmap' needs the seeds' models to share their buffers (constants); "
+                             "these differ between seeds. Fix: use mode='loop' or 'auto'.")
+        if seeds.shared_buffers and (mode == "vmap" or (seeds.saved_elements() <= VMAP_MAX_SAVED
+                                                        and seeds.vmap_agrees())):
             return _fit_together(seeds, epochs, lr, shufflers), "vmap"
     return [_fit_alone(net, graphs, epochs, lr, g) for net, g in zip(nets, shufflers)], "loop"
 
