@@ -153,6 +153,27 @@ def test_train_is_fresh_per_seed_deterministic_and_learns_what_the_model_can_see
     assert seeing.mean > 50.0
 
 
+def test_seeds_trained_together_reuse_the_geometry_cached_per_graph(monkeypatch):
+    """DimeNet++ caches what depends only on the graph; the seeds run together under vmap must hit that cache."""
+    computed = []
+    geometry = models.model_class("dimenet").geometry
+    monkeypatch.setattr(models.model_class("dimenet"), "geometry", lambda self, batch: computed.append(1) or
+                        geometry(self, batch))
+    result = train(KCHAINS, "dimenet", {"num_layers": 2, "hidden": 8, "out_emb_channels": 8, "int_emb_size": 4},
+                   seeds=3, epochs=5)
+    assert result.mode == "vmap" and len(computed) <= 3  # both graphs together, and each alone for vmap's check
+
+
+def test_seeds_with_different_buffers_are_not_run_together():
+    nets = [VectorNet(in_dim=1, out_dim=2, num_layers=3, hidden=4) for _ in range(2)]
+    nets[1].register_buffer("scale", torch.ones(1))
+    nets[0].register_buffer("scale", torch.zeros(1))
+    graphs = KCHAINS.graphs(torch.float32)
+    assert fit(nets, graphs, epochs=1, shuffle_seeds=[0, 1])[1] == "loop"
+    with pytest.raises(ValueError, match="buffers"):
+        fit(nets, graphs, epochs=1, shuffle_seeds=[0, 1], mode="vmap")
+
+
 @pytest.mark.parametrize("proper", [True, False])
 def test_unrotate_inverts_the_embedding_irreps_action(proper):
     irreps = o3.Irreps("3x0e + 2x1o + 0o + 2x2e + 3e")
