@@ -3,8 +3,9 @@
 Run: .venv/bin/python benchmarks/train_step.py [MODEL ...] [--pair NAME] [--layers N] [--set KEY=VALUE ...]
 (for example ``mace --pair rotsym-10 --layers 1 --set max_ell=10 correlation=2``: a cell of the orientation suite).
 Prints the median milliseconds per step over repeated steps, one thread, with parameter counts, and
-how much of the step is Adam's update (timed inside the same steps): its cost grows with the parameter count, not
-with the graph, so it is a floor that no restructuring of a model's forward pass lowers.
+how much of the step is Adam's update (``dojo.optim.FusedAdam``, timed inside the same steps): its cost grows with
+the parameter count, not with the graph, so it is a floor that no restructuring of a model's forward pass lowers.
+Beside it, what ``torch.optim.Adam(fused=True)`` takes to apply the same gradients.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from dojo.optim import FusedAdam
 from dojo.protocols.common import pair_options
 
 
-def time_steps(name: str, pair_name: str, options: dict, steps: int, repeats: int) -> tuple[float, float, int]:
-    """Median over ``repeats`` of the mean step time and of its Adam part (ms), and the parameter count."""
+def time_steps(name: str, pair_name: str, options: dict, steps: int,
+               repeats: int) -> tuple[float, float, float, int, int]:
+    """Medians over ``repeats`` of the mean step time, of its Adam part and of ``torch.optim.Adam(fused=True)``'s
+    update of the same gradients instead (ms); the parameter count and the number of parameter tensors."""
     torch.manual_seed(0)
     pair = counterexamples.load(pair_name)
     model = models.build(name, **options, **pair_options(pair))
@@ -50,7 +53,16 @@ def time_steps(name: str, pair_name: str, options: dict, steps: int, repeats: in
         adam = sum(step(i) for i in range(steps))
         totals.append((time.perf_counter() - start) / steps * 1e3)
         adams.append(adam / steps * 1e3)
-    return statistics.median(totals), statistics.median(adams), sum(p.numel() for p in model.parameters())
+    reference = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)  # on the last step's gradients
+    torch_adams = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            reference.step()
+        torch_adams.append((time.perf_counter() - start) / steps * 1e3)
+    params = list(model.parameters())
+    return (statistics.median(totals), statistics.median(adams), statistics.median(torch_adams),
+            sum(p.numel() for p in params), len(params))
 
 
 def main() -> None:
@@ -69,12 +81,14 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = []
     for name in args.models:
-        ms, adam, params = time_steps(name, args.pair, options, args.steps, args.repeats)
-        rows.append([name, models.model_class(name).__name__, f"{params:,}", f"{ms:.2f}", f"{adam:.2f}"])
-        print(f"{name}: {ms:.2f} ms/step (of which Adam {adam:.2f}), {params:,} parameters", flush=True)
+        ms, adam, torch_adam, params, tensors = time_steps(name, args.pair, options, args.steps, args.repeats)
+        rows.append([name, models.model_class(name).__name__, f"{params:,}", str(tensors), f"{ms:.2f}", f"{adam:.2f}",
+                     f"{torch_adam:.2f}"])
+        print(f"{name}: {ms:.2f} ms/step (of which Adam {adam:.2f}; torch.optim.Adam would take {torch_adam:.2f}), "
+              f"{params:,} parameters in {tensors} tensors", flush=True)
     print()
-    print(markdown(["model", "class", "parameters", "ms / train step", "of which Adam"], rows))
-
+    print(markdown(["model", "class", "parameters", "tensors", "ms / train step", "of which Adam",
+                    "torch.optim.Adam"], rows))
 
 if __name__ == "__main__":
     main()
