@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn.models.schnet import GaussianSmearing
-from torch_geometric.utils import scatter
 
 from dojo.models import register
 from dojo.models._cartesian import as_irreps, check_positive, edge_vectors, mean_weights, safe_norm
@@ -107,15 +106,40 @@ class GVPGNN(GeometricModel):
         _, dist, unit = edge_vectors(batch.pos, batch.edge_index)
         edge_s, edge_v = self.edge_embedding(self.rbf(dist), unit.T.unsqueeze(-1))
         s = self.embedding(batch.z)
-        weight = mean_weights(batch.edge_index, s.size(0), s.dtype)
         # Vector channels are kept component-major, as [3, N, C]: the channel-mixing maps act on the last axis, and
         # per-channel gates [N, C] broadcast over the components without reshaping.
         v = s.new_zeros(3, s.size(0), self.vector_dim)
-        graph, num_graphs = graph_index(batch)
+        graph = _Graph.of(batch, edge_s, edge_v)
         for layer in self.layers:
-            s, v = layer(s, v, edge_s, edge_v, weight, batch.edge_index, graph, num_graphs)
-        scalars, _ = self.out(*self.out_norm(s, v, graph, num_graphs))
+            s, v = layer(s, v, graph)
+        scalars, _ = self.out(*self.out_norm(s, v, graph))
         return scalars, as_irreps(v.permute(1, 2, 0))
+
+
+class _Graph(NamedTuple):
+    """What every layer reads of the batch, computed once per forward pass instead of in every layer or norm.
+
+    ``edge_s`` [E, es] and ``edge_v`` [3, E, ev] are the embedded edges, ``source_target`` [2E] each edge's
+    ``(j, i)`` in turn (one gather then gives ``[h^(j), h^(i)]`` side by side), ``target`` [E] the ``i``,
+    ``weight`` [E, 1] is ``1/k'``, ``graph`` [N] each node's graph and ``graph_mean`` [G, N] averages over each
+    graph's nodes and multiplies by :data:`GVPLayerNorm.FLOOR` (one matrix product instead of a scatter).
+    """
+
+    edge_s: Tensor
+    edge_v: Tensor
+    source_target: Tensor
+    target: Tensor
+    weight: Tensor
+    graph: Tensor
+    graph_mean: Tensor
+
+    @classmethod
+    def of(cls, batch: Data, edge_s: Tensor, edge_v: Tensor) -> _Graph:
+        graph, num_graphs = graph_index(batch)
+        members = torch.nn.functional.one_hot(graph, num_graphs).T.to(edge_s.dtype)
+        graph_mean = members * (GVPLayerNorm.FLOOR / members.sum(dim=1, keepdim=True))
+        return cls(edge_s, edge_v, batch.edge_index.T.reshape(-1), batch.edge_index[1],
+                   mean_weights(batch.edge_index, batch.num_nodes, edge_s.dtype), graph, graph_mean)
 
 
 class GVP(nn.Module):
@@ -123,6 +147,10 @@ class GVP(nn.Module):
 
     ``activations=False`` leaves out ``sigma`` and ``sigma^+`` (the vector gate, if any, still applies, as in the
     authors' code); ``out_dims[1] = 0`` makes a GVP to scalars only, which returns ``None`` as vectors.
+
+    Weights are stored as ``[in, out]`` (``x @ w``, no transpose per call), and ``W_m`` as its two blocks ``w_s``
+    (on ``s``) and ``w_n`` (on ``|V_h|``): ``W_m [s, |V_h|] + b = s w_s + |V_h| w_n + b``, two fused multiply-adds
+    instead of a concatenation and one.
     """
 
     def __init__(self, in_dims: tuple[int, int], out_dims: tuple[int, int], activations: bool = True,
@@ -131,26 +159,35 @@ class GVP(nn.Module):
         (si, vi), (so, vo) = in_dims, out_dims
         h = max(vi, vo)
         self.activations = activations
-        self.w_h = nn.Linear(vi, h, bias=False)
-        self.w_m = nn.Linear(si + h, so)
-        self.w_mu = nn.Linear(h, vo, bias=False) if vo else None
-        self.w_g = nn.Linear(so, vo) if vo and vector_gate else None
+        self.w_h = nn.Parameter(torch.empty(vi, h))
+        self.w_s = nn.Parameter(torch.empty(si, so))
+        self.w_n = nn.Parameter(torch.empty(h, so))
+        self.b_m = nn.Parameter(torch.empty(so))
+        self.w_mu = nn.Parameter(torch.empty(h, vo)) if vo else None
+        self.w_g = nn.Parameter(torch.empty(so, vo)) if vo and vector_gate else None
+        self.b_g = nn.Parameter(torch.empty(vo)) if vo and vector_gate else None
         self.reset_parameters()
 
+    @torch.no_grad()
     def reset_parameters(self) -> None:
-        for layer in (self.w_h, self.w_m, self.w_mu, self.w_g):
-            if layer is not None:
-                layer.reset_parameters()
+        """Each of ``W_h, W_m, W_mu, W_g`` (and its bias) uniform on ``±1/sqrt(fan_in)``, as ``nn.Linear`` initialises
+        it; ``W_m``'s fan-in is ``si + h``, over both of its blocks."""
+        layers = [(self.w_h,), (self.w_s, self.w_n, self.b_m), (self.w_mu,), (self.w_g, self.b_g)]
+        for params in layers:
+            if params[0] is not None:
+                bound = (params[0].size(0) + (params[1].size(0) if len(params) == 3 else 0)) ** -0.5
+                for p in params:
+                    p.uniform_(-bound, bound)
 
     def forward(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor | None]:
-        v_h = self.w_h(v)
-        s_m = self.w_m(torch.cat([s, safe_norm(v_h, dim=0)], dim=-1))
+        v_h = v @ self.w_h
+        s_m = torch.addmm(torch.addmm(self.b_m, s, self.w_s), safe_norm(v_h, dim=0), self.w_n)
         s_out = torch.relu(s_m) if self.activations else s_m
         if self.w_mu is None:
             return s_out, None
-        v_mu = self.w_mu(v_h)
+        v_mu = v_h @ self.w_mu
         if self.w_g is not None:
-            gate = self.w_g(torch.sigmoid(s_m) if self.activations else s_m)
+            gate = torch.addmm(self.b_g, torch.sigmoid(s_m) if self.activations else s_m, self.w_g)
             return s_out, v_mu * torch.sigmoid(gate)
         if self.activations:
             return s_out, v_mu * torch.sigmoid(safe_norm(v_mu, dim=0))
@@ -170,6 +207,9 @@ class GVPLayerNorm(nn.Module):
     equivariant, and per graph, so batched and one-by-one outputs agree.
     """
 
+    #: The floor on a node's mean square norm, relative to its graph's mean (a tenth of the rms).
+    FLOOR = 1e-2
+
     def __init__(self, scalar_dim: int) -> None:
         super().__init__()
         self.scalar_norm = nn.LayerNorm(scalar_dim)
@@ -177,16 +217,18 @@ class GVPLayerNorm(nn.Module):
     def reset_parameters(self) -> None:
         self.scalar_norm.reset_parameters()
 
-    def forward(self, s: Tensor, v: Tensor, graph: Tensor, num_graphs: int) -> tuple[Tensor, Tensor]:
-        """``graph`` [N] is each node's graph index (``batch.batch``) and ``num_graphs`` their number."""
+    def forward(self, s: Tensor, v: Tensor, graph: _Graph) -> tuple[Tensor, Tensor]:
         mean_square = v.square().sum(dim=0).mean(dim=-1)
-        per_graph = scatter(mean_square, graph, dim=0, dim_size=num_graphs, reduce="mean")
-        floor = (1e-2 * per_graph[graph]).clamp_min(1e-12)
-        return self.scalar_norm(s), v / torch.maximum(mean_square, floor).sqrt().unsqueeze(-1)
+        floor = (graph.graph_mean @ mean_square).index_select(0, graph.graph).clamp_min(1e-12)
+        return self.scalar_norm(s), v * torch.maximum(mean_square, floor).rsqrt().unsqueeze(-1)
 
 
 class GVPConvLayer(nn.Module):
-    """One GVP-GNN layer: mean of three-GVP messages, then a two-GVP feed-forward, each residual + LayerNorm."""
+    """One GVP-GNN layer: mean of three-GVP messages, then a two-GVP feed-forward, each residual + LayerNorm.
+
+    The message's inputs are concatenated as ``[h^(j), h^(i), h_E]`` (the paper writes ``[h^(j), h_E, h^(i)]``:
+    the same map, with the weight's rows in another order).
+    """
 
     def __init__(self, node_dims: tuple[int, int], edge_dims: tuple[int, int], vector_gate: bool = True) -> None:
         super().__init__()
@@ -207,20 +249,16 @@ class GVPConvLayer(nn.Module):
         for module in (*self.message, *self.feedforward, *self.norms):
             module.reset_parameters()
 
-    def forward(self, s: Tensor, v: Tensor, edge_s: Tensor, edge_v: Tensor, weight: Tensor, edge_index: Tensor,
-                graph: Tensor, num_graphs: int) -> tuple[Tensor, Tensor]:
-        """One layer; ``weight`` is ``1/k'`` per edge (the mean over each node's neighbours), ``graph`` and
-        ``num_graphs`` as in :class:`GVPLayerNorm`.
-
-        ``index_add`` sums the weighted messages straight onto the residual.
-        """
-        j, i = edge_index
-        ms = torch.cat([s.index_select(0, j), edge_s, s.index_select(0, i)], dim=-1)
-        mv = torch.cat([v.index_select(1, j), edge_v, v.index_select(1, i)], dim=-1)
+    def forward(self, s: Tensor, v: Tensor, graph: _Graph) -> tuple[Tensor, Tensor]:
+        """One layer; ``index_add`` sums the weighted messages straight onto the residual."""
+        num_edges = graph.target.size(0)
+        ms = torch.cat([s.index_select(0, graph.source_target).view(num_edges, -1), graph.edge_s], dim=-1)
+        mv = torch.cat([v.index_select(1, graph.source_target).view(3, num_edges, -1), graph.edge_v], dim=-1)
         for gvp in self.message:
             ms, mv = gvp(ms, mv)
-        s, v = self.norms[0](s.index_add(0, i, ms * weight), v.index_add(1, i, mv * weight), graph, num_graphs)
+        s, v = self.norms[0](s.index_add(0, graph.target, ms * graph.weight),
+                             v.index_add(1, graph.target, mv * graph.weight), graph)
         fs, fv = s, v
         for gvp in self.feedforward:
             fs, fv = gvp(fs, fv)
-        return self.norms[1](s + fs, v + fv, graph, num_graphs)
+        return self.norms[1](s + fs, v + fv, graph)
