@@ -12,6 +12,7 @@ import counterexamples
 from dojo import models
 from dojo.graphs import geometric_graph
 from dojo.models._cartesian import as_irreps
+from dojo.models.gvp import GVP
 from dojo.models.painn import sine_basis
 from dojo.transforms import random_rotation, rigid_motion
 
@@ -153,6 +154,49 @@ def test_egnn_moves_each_node_by_the_mean_over_its_neighbours():
             m_ij = layer.phi_e(torch.cat([h[i], h[j], (x[i] - x[j]).square().sum().reshape(1)]))
             expected[i] += (x[i] - x[j]) * layer.phi_x(m_ij) / len(neighbours)
     assert torch.allclose(node_vectors(model, graph)[:, 0], expected.detach(), rtol=0, atol=1e-14)
+
+
+
+@pytest.mark.parametrize(("out_dims", "activations", "vector_gate"),
+                         [((5, 3), True, True), ((5, 3), False, True), ((5, 3), True, False), ((5, 3), False, False),
+                          ((5, 0), True, True)])
+def test_gvp_computes_the_papers_equations(out_dims, activations, vector_gate):
+    """A GVP against its equations written out per node and channel, with W as ``[out, in]`` matrices acting on
+    ``[N, C, 3]`` vectors (the code keeps ``[3, N, C]`` and ``[in, out]`` weights): every variant, float64."""
+    torch.manual_seed(0)
+    gvp = GVP((4, 2), out_dims, activations=activations, vector_gate=vector_gate).double()
+    s, v = torch.randn(7, 4, dtype=torch.float64), torch.randn(7, 2, 3, dtype=torch.float64)
+    with torch.no_grad():
+        s_out, v_out = gvp(s, v.permute(2, 0, 1))
+    w_h, w_m = gvp.w_h.detach().T, gvp.w_m.detach().T
+    v_h = torch.einsum("hc,nci->nhi", w_h, v)
+    s_m = torch.cat([s, v_h.square().sum(-1).clamp_min(1e-8).sqrt()], dim=-1) @ w_m.T + gvp.b_m.detach()
+    assert torch.allclose(s_out, torch.relu(s_m) if activations else s_m, rtol=0, atol=1e-14)
+    if not out_dims[1]:
+        assert v_out is None
+        return
+    v_mu = torch.einsum("oh,nhi->noi", gvp.w_mu.detach().T, v_h)
+    if vector_gate:
+        gate = torch.sigmoid((torch.sigmoid(s_m) if activations else s_m) @ gvp.w_g.detach() + gvp.b_g.detach())
+    else:
+        gate = torch.sigmoid(v_mu.square().sum(-1).clamp_min(1e-8).sqrt()) if activations else torch.ones(7, 3)
+    assert torch.allclose(v_out.permute(1, 2, 0), v_mu * gate.unsqueeze(-1), rtol=0, atol=1e-14)
+
+
+def test_gvp_weights_start_as_nn_linears():
+    """Each of W_h, W_m (with bias), W_mu, W_g (with bias) uniform on ±1/sqrt(fan_in), nn.Linear's initialisation
+    for the layer it stands for; W_m's fan-in is the scalar inputs plus the vector norms."""
+    torch.manual_seed(0)
+    (si, vi), (so, vo) = (200, 40), (300, 20)
+    gvp = GVP((si, vi), (so, vo))
+    fan_in = {"w_h": vi, "w_m": si + vi, "b_m": si + vi, "w_mu": vi, "w_g": so, "b_g": so}
+    for name, param in gvp.named_parameters():
+        bound = fan_in[name] ** -0.5
+        assert param.abs().max() <= bound, name
+        # Kolmogorov-Smirnov distance to the uniform distribution, below its 1% critical value
+        u = ((param.detach().flatten() / bound + 1) / 2).sort().values
+        n = u.numel()
+        assert (u - (torch.arange(n) + 0.5) / n).abs().max() < 1.63 / n**0.5, name
 
 
 def test_painn_rejects_edges_that_reach_its_cutoff():

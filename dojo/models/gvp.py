@@ -187,7 +187,7 @@ class GVP(nn.Module):
         v_mu = v_h @ self.w_mu
         if self.w_g is not None:
             gate = torch.addmm(self.b_g, torch.sigmoid(s_m) if self.activations else s_m, self.w_g)
-            return s_out, v_mu * torch.sigmoid(gate)
+            return s_out, v_mu * gate.sigmoid_()
         if self.activations:
             return s_out, v_mu * torch.sigmoid(safe_norm(v_mu, dim=0))
         return s_out, v_mu
@@ -217,9 +217,9 @@ class GVPLayerNorm(nn.Module):
         self.scalar_norm.reset_parameters()
 
     def forward(self, s: Tensor, v: Tensor, graph: _Graph) -> tuple[Tensor, Tensor]:
-        mean_square = v.square().sum(dim=0).mean(dim=-1)
+        mean_square = v.square().sum(dim=0).mean(dim=-1, keepdim=True)
         floor = (graph.graph_mean @ mean_square).index_select(0, graph.graph).clamp_min(1e-12)
-        return self.scalar_norm(s), v * mean_square.clamp_min(floor).rsqrt().unsqueeze(-1)
+        return self.scalar_norm(s), v * mean_square.clamp_min(floor).rsqrt()
 
 
 class GVPConvLayer(nn.Module):
