@@ -251,8 +251,9 @@ class GVPConvLayer(nn.Module):
     def forward(self, s: Tensor, v: Tensor, graph: _Graph) -> tuple[Tensor, Tensor]:
         """One layer; ``index_add`` sums the weighted messages straight onto the residual."""
         num_edges = graph.target.size(0)
-        ms = torch.cat([s.index_select(0, graph.source_target).view(num_edges, -1), graph.edge_s], dim=-1)
-        mv = torch.cat([v.index_select(1, graph.source_target).view(3, num_edges, -1), graph.edge_v], dim=-1)
+        ms = torch.cat([s.index_select(0, graph.source_target).view(num_edges, 2 * s.size(-1)), graph.edge_s], dim=-1)
+        mv = torch.cat([v.index_select(1, graph.source_target).view(3, num_edges, 2 * v.size(-1)), graph.edge_v],
+                       dim=-1)
         for gvp in self.message:
             ms, mv = gvp(ms, mv)
         s, v = self.norms[0](s.index_add(0, graph.target, ms * graph.weight),
