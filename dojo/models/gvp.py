@@ -217,6 +217,7 @@ class GVPLayerNorm(nn.Module):
         self.scalar_norm.reset_parameters()
 
     def forward(self, s: Tensor, v: Tensor, graph: _Graph) -> tuple[Tensor, Tensor]:
+        """``graph`` supplies each node's graph and the per-graph mean behind the floor (see :class:`_Graph`)."""
         mean_square = v.square().sum(dim=0).mean(dim=-1, keepdim=True)
         floor = (graph.graph_mean @ mean_square).index_select(0, graph.graph).clamp_min(1e-12)
         return self.scalar_norm(s), v * mean_square.clamp_min(floor).rsqrt()
