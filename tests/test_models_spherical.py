@@ -136,15 +136,22 @@ def test_product_basis_is_equivariant(seed, proper):
     assert torch.allclose(moved, basis(a) @ wigner(irreps_out, rotation).T, atol=1e-10)
 
 
-@pytest.mark.parametrize("irreps, irreps_out, correlation", [
-    ("0e+1o+2e", "0e+1o+2e", 3), ("0e+0o+1o+1e+2e", "0e+0o+1e+2o", 3), ("0e+1o", "0e+1o", 4)])
-def test_symmetric_contraction_equals_the_dense_product_basis(irreps, irreps_out, correlation):
-    """The recursive evaluation (weights folded onto coupling trees, prefixes shared) computes exactly
-    ``m = sum_nu sum_eta W_eta (monomials(A) @ U_nu)_eta`` with the dense ``U`` of every degree."""
+@pytest.mark.parametrize("irreps, irreps_out, correlation, allowed, weights_after, dense", [
+    ("0e+1o+2e", "0e+1o+2e", 3, "0e+0o+1o+1e+2e+2o", False, True),
+    ("0e+0o+1o+1e+2e", "0e+0o+1e+2o", 3, "0e+0o+1o+1e+2e+2o", False, True),
+    ("0e+1o", "0e+1o", 4, "0e+0o+1o+1e+2e+2o", False, False),
+    ("0e+1o+2e+3o+4e", "0e+1o+2e+3o+4e", 2, "0e+1o+2e+3o+4e", True, True)])
+def test_symmetric_contraction_equals_the_dense_product_basis(irreps, irreps_out, correlation, allowed,
+                                                              weights_after, dense):
+    """The recursive evaluation (weights folded onto coupling trees, prefixes shared, couplings as dense blocks and
+    as entries) computes exactly ``m = sum_nu sum_eta W_eta (monomials(A) @ U_nu)_eta`` with the dense ``U`` of
+    every degree, with the weights before the last coupling and after it (the plan :func:`_plan_blocks` picks)."""
     irreps, irreps_out = o3.Irreps(irreps), o3.Irreps(irreps_out)
-    allowed = "0e+0o+1o+1e+2e+2o"
     torch.manual_seed(0)
     contraction = SymmetricContraction(irreps, irreps_out, o3.Irreps(allowed), correlation, 3, 2).double()
+    assert (contraction.q_size == 0) == weights_after
+    assert any(height * left * right > 1 for buckets in contraction.buckets.values()
+               for _, height, left, right in buckets) == dense  # dense blocks, besides entries
     a = torch.randn(4, irreps.dim, 3, dtype=torch.float64)
     z = torch.tensor([0, 1, 1, 0])
     columns, paths = [], []  # per basis polynomial: its values [N, ir.dim, K] and output irrep, in the weights' order
