@@ -250,10 +250,10 @@ class SymmetricContraction(ExactConstants):
     Why: at ``max_ell = 10``, ``correlation = 2`` the last coupling has 37,621 nonzero entries per node and channel,
     and as entries alone (the evaluation before) its gathered factors were tensors of 100 MB each on ``rotsym-10``
     (11 nodes): a memory-bound training step of 460 ms. As 77 dense blocks (443 k multiply-adds per node and channel,
-    at BLAS speed, on outer products of 8,327 rows, weights after) the step takes 46 ms
+    at BLAS speed, on outer products of 8,327 rows, weights after) the step takes 48 ms
     (``benchmarks/train_step.py mace --pair rotsym-10 --layers 1 --set max_ell=10 correlation=2``). At ``max_ell = 2``
     the blocks are tiny and a ``bmm`` call costs more than its work, so the plan is mostly entries, weights before:
-    the default configuration's step is unchanged (about 7.2 ms, ``benchmarks/train_step.py mace``).
+    the default configuration's step is as fast as before (6.7 ms, ``benchmarks/train_step.py mace``).
     """
 
     def __init__(self, irreps_in: o3.Irreps, irreps_out: o3.Irreps, allowed: o3.Irreps, correlation: int,
@@ -275,6 +275,7 @@ class SymmetricContraction(ExactConstants):
         # The paper's code starts the weights of degree nu into L at N(0, 1) / (number of them).
         self.weight_std = [paths.count(p) ** -1.0 for p in paths]
         self.buckets: dict[str, list[tuple[int, int, int, int]]] = {}
+        self.bucket_trees: list[int] = []
         offset = self._build_prefixes(list(trees))
         renumber = self._build_output(list(trees), offset, out_start)
         path, tree, value = zip(*mix) if mix else ((), (), ())
@@ -373,8 +374,7 @@ class SymmetricContraction(ExactConstants):
             spec.append((len(members), height, left_dim, right_dim))
         self.register_buffer(f"{name}_factors", torch.tensor(lefts + rights, dtype=torch.long))
         self.buckets[name] = spec
-        if bucket_trees:
-            self.bucket_trees = bucket_trees
+        self.bucket_trees = bucket_trees or self.bucket_trees
         return renumber
 
     def reset_parameters(self) -> None:
