@@ -1,4 +1,5 @@
-"""Adam as one call of torch's fused kernel per step, with a learning rate per seed for parameters stacked over seeds."""
+"""Adam as one call of torch's fused kernel per step, with a learning rate per seed for parameters stacked over
+seeds."""
 
 from __future__ import annotations
 

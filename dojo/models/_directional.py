@@ -161,8 +161,8 @@ class GeometryCache:
     module tensors ``compute`` reads (its buffers), are the very same tensor objects: ``.to()``/``.double()``
     replace them, and so does ``torch.func.functional_call`` when it is given buffers (under ``vmap``, batched
     stand-ins), so an entry never crosses any of those. (The train protocol passes parameters only, so its seeds,
-    run together under ``vmap``, share the template's entries.) Positions that require grad (forces) bypass the cache, so gradients reach them, and
-    so does inference mode, whose tensors autograd could not use later.
+    run together under ``vmap``, share the template's entries.) Positions that require grad (forces) bypass the
+    cache, so gradients reach them, and so does inference mode, whose tensors autograd could not use later.
 
     Examples
     --------

@@ -616,8 +616,9 @@ def _plan_blocks(blocks: tuple[tuple[int, int, int, int], ...]) -> tuple[float, 
     """Which blocks ``(rows, left dim, right dim, nonzero entries)`` of a coupling to split into their entries, and
     the buckets of the others: the plan of least estimated cost.
 
-    A bucket costs :func:`_bucket_cost`; the entries of the split blocks form one bucket of ``1 x 1 x 1`` blocks. The blocks are sorted by size; the smallest ones are
-    split, the others cut into consecutive runs by dynamic programming. Returns the estimated cost, the blocks to
+    A bucket costs :func:`_bucket_cost`; the entries of the split blocks form one bucket of ``1 x 1 x 1`` blocks.
+    The blocks are sorted by size; the smallest ones are split, the others cut into consecutive runs by dynamic
+    programming. Returns the estimated cost, the blocks to
     split and the buckets (indices into ``blocks``)."""
     order = sorted(range(len(blocks)), key=lambda b: (math.prod(blocks[b][:3]), blocks[b]))
     best, cut = [math.inf] * len(order) + [0.0], [len(order)] * (len(order) + 1)  # dense buckets of order[start:]
