@@ -46,11 +46,12 @@ Mode = Literal["auto", "vmap", "loop"]
 
 #: ``mode="auto"`` trains the seeds together only when one seed's forward pass on the pair keeps at most this many
 #: elements for backward. vmap pays off where per-operation overhead dominates, on light models; on heavy ones
-#: its batched gathers and scatters cost more than they save. Measured once with ``train(..., epochs=10,
-#: mode="vmap")`` against ``mode="loop"`` (seconds, 10 seeds, machine shared): GVP-GNN 3 layers on kchains-4 0.8 M
-#: elements 2.5 / 4.7, DimeNet++ 1.9 M 11 / 17, MACE 3 layers 2.8 M 20 / 12, TFN ``max_ell`` 10 on rotsym-10
-#: 3.2 M 17 / 13, MACE correlation 5 on bodyorder-3 3.8 M 22 / 3.4. A count, not a timing, so the choice (and
-#: with it every result) is the same on every run.
+#: its batched gathers and scatters cost more than they save. ``benchmarks/train_modes.py`` times both (10 seeds,
+#: 10 epochs; loop time over vmap time): GVP-GNN 3 layers on kchains-4 (0.8 M elements) 2.1, SchNet (0.3 M) 1.7,
+#: PaiNN (0.8 M) 1.2, MACE 3 layers (1.4 M) 1.07, DimeNet++ 3 layers (1.9 M) 0.98, 6 layers (3.5 M) 0.95, MACE
+#: ``max_ell`` 5 on rotsym-10 (2.8 M) 0.63, TFN ``max_ell`` 10 (3.2 M) 0.78; between 1.3 and 2 M the two are within
+#: a quarter of each other either way (MACE correlation 5 on bodyorder-3, 1.3 M: 0.78). A count, not a timing, so
+#: the choice (and with it every result) is the same on every run.
 VMAP_MAX_SAVED = 2_500_000
 
 
