@@ -50,7 +50,7 @@ class FusedAdam:
         if rows is not None and any(p.dim() == 0 or p.size(0) != rows for p in self.params):
             raise ValueError(f"FusedAdam: rows={rows} but some parameter's first axis is not {rows}. Fix: pass "
                              "tensors stacked over the seeds, or rows=None for one model's parameters.")
-        self.rows, self.betas, self.eps = rows, betas, eps
+        self.betas, self.eps = betas, eps
         self.lr = [lr] * (rows or 1)
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
