@@ -25,13 +25,15 @@ from dojo.optim import FusedAdam
 from dojo.protocols.common import pair_options
 
 
-def time_steps(name: str, pair_name: str, options: dict, steps: int,
-               repeats: int) -> tuple[float, float, float, int, int]:
+def time_steps(name: str, pair_name: str, options: dict, steps: int, repeats: int,
+               compile_model: bool = False) -> tuple[float, float, float, int, int, float]:
     """Medians over ``repeats`` of the mean step time, of its Adam part and of ``torch.optim.Adam(fused=True)``'s
-    update of the same gradients instead (ms); the parameter count and the number of parameter tensors."""
+    update of the same gradients instead (ms); the parameter count, the number of parameter tensors and the
+    seconds of the 10 warm-up steps (which include ``torch.compile``'s compilation with ``compile_model``)."""
     torch.manual_seed(0)
     pair = counterexamples.load(pair_name)
     model = models.build(name, **options, **pair_options(pair))
+    forward = torch.compile(model) if compile_model else model
     opt = FusedAdam(model.parameters(), lr=1e-4)  # the train protocol's Adam: one fused kernel call a step
     batches = [Batch.from_data_list([g]) for g in (pair.a, pair.b)]
     targets = [torch.tensor([0]), torch.tensor([1])]
@@ -40,13 +42,15 @@ def time_steps(name: str, pair_name: str, options: dict, steps: int,
     def step(i: int) -> float:
         """One step; returns the seconds its Adam update took."""
         opt.zero_grad()
-        loss_fn(model(batches[i % 2]), targets[i % 2]).backward()
+        loss_fn(forward(batches[i % 2]), targets[i % 2]).backward()
         start = time.perf_counter()
         opt.step()
         return time.perf_counter() - start
 
+    start = time.perf_counter()
     for i in range(10):
         step(i)
+    warm_up = time.perf_counter() - start
     totals, adams = [], []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -62,7 +66,7 @@ def time_steps(name: str, pair_name: str, options: dict, steps: int,
         torch_adams.append((time.perf_counter() - start) / steps * 1e3)
     params = list(model.parameters())
     return (statistics.median(totals), statistics.median(adams), statistics.median(torch_adams),
-            sum(p.numel() for p in params), len(params))
+            sum(p.numel() for p in params), len(params), warm_up)
 
 
 def main() -> None:
@@ -73,6 +77,8 @@ def main() -> None:
     parser.add_argument("--pair", default="kchains-4", help="a library pair (default: kchains-4)")
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="other build options")
+    parser.add_argument("--compile", action="store_true", help="run the model through torch.compile (not the "
+                        "default anywhere in the dojo: for comparison)")
     args = parser.parse_args()
     options = {"num_layers": args.layers}
     for item in args.set:
@@ -81,11 +87,12 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = []
     for name in args.models:
-        ms, adam, torch_adam, params, tensors = time_steps(name, args.pair, options, args.steps, args.repeats)
+        ms, adam, torch_adam, params, tensors, warm_up = time_steps(name, args.pair, options, args.steps,
+                                                                    args.repeats, args.compile)
         rows.append([name, models.model_class(name).__name__, f"{params:,}", str(tensors), f"{ms:.2f}", f"{adam:.2f}",
                      f"{torch_adam:.2f}"])
         print(f"{name}: {ms:.2f} ms/step (of which Adam {adam:.2f}; torch.optim.Adam would take {torch_adam:.2f}), "
-              f"{params:,} parameters in {tensors} tensors", flush=True)
+              f"{params:,} parameters in {tensors} tensors; 10 warm-up steps {warm_up:.1f} s", flush=True)
     print()
     print(markdown(["model", "class", "parameters", "tensors", "ms / train step", "of which Adam",
                     "torch.optim.Adam"], rows))
