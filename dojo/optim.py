@@ -17,10 +17,10 @@ class FusedAdam:
 
     Written by hand for two reasons. ``torch.optim.Adam`` keeps a step counter per parameter tensor and spends
     Python and ``_foreach_add_`` work on every tensor at every step (on GVP-GNN's 118 tensors, 1.02 ms a step
-    against 0.71 ms here: ``benchmarks/train_step.py``); here one counter is shared. And it has one learning rate per parameter group,
-    while seeds stacked in one tensor (``torch.func.stack_module_state``) each follow their own schedule: row ``r``
-    of every stacked tensor is seed ``r``, updated at ``lr[r]`` (Adam is element-wise, so a row is updated exactly
-    as a parameter of its own).
+    against 0.71 ms here: ``benchmarks/train_step.py``); here one counter is shared. And it has one learning rate
+    per parameter group, while seeds stacked in one tensor (``torch.func.stack_module_state``) each follow their own
+    schedule: row ``r`` of every stacked tensor is seed ``r``, updated at ``lr[r]`` (Adam is element-wise, so a row
+    is updated exactly as a parameter of its own).
 
     A tensor that backward did not reach (``grad`` None) is skipped, as ``torch.optim.Adam`` skips it; the shared
     counter then still advances, so the two differ only for a parameter reached in some steps and not others.
@@ -55,6 +55,9 @@ class FusedAdam:
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
         self.step_count = torch.zeros((), dtype=torch.float32)
+        with torch.no_grad():  # each seed's row of every parameter and moment, for steps where rates differ
+            self._rows = [list(zip(p.unbind(0), m.unbind(0), v.unbind(0)))
+                          for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq)] if rows else []
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -63,17 +66,19 @@ class FusedAdam:
     @torch.no_grad()
     def step(self) -> None:
         """One update of every parameter reached by backward, each row at its own learning rate."""
-        live = [(p, m, v) for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq) if p.grad is not None]
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
         if not live:
             return
         self.step_count += 1
         rates = sorted(set(self.lr))
         if len(rates) == 1:  # whole tensors: every row at the same rate
-            self._update([(p, p.grad, m, v) for p, m, v in live], rates[0])
+            self._update([(self.params[i], self.params[i].grad, self.exp_avg[i], self.exp_avg_sq[i]) for i in live],
+                         rates[0])
             return
-        rows = [list(zip(p.unbind(0), p.grad.unbind(0), m.unbind(0), v.unbind(0))) for p, m, v in live]
+        grads = {i: self.params[i].grad.unbind(0) for i in live}
         for lr in rates:
-            self._update([tensors[r] for tensors in rows for r, rate in enumerate(self.lr) if rate == lr], lr)
+            self._update([(p, grads[i][r], m, v) for i in live for r, (p, m, v) in enumerate(self._rows[i])
+                          if self.lr[r] == lr], lr)
 
     def _update(self, tensors: list[tuple[Tensor, Tensor, Tensor, Tensor]], lr: float) -> None:
         params, grads, exp_avgs, exp_avg_sqs = (list(t) for t in zip(*tensors))
