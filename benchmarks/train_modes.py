@@ -5,7 +5,7 @@ backward (a count, not a timing, so the mode and every result are the same on ev
 
 Run: .venv/bin/python benchmarks/train_modes.py [--seeds N] [--epochs N]
 Prints, per configuration, the saved elements, the seconds of both modes (one thread, the same seeds), the ratio
-and the mode ``auto`` picks.
+and the mode ``auto`` picks by the count (it also needs vmap to agree with the loop on the first step).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def main() -> None:
                      f"{alone / together:.2f}", auto])
         print(" | ".join(rows[-1]), flush=True)
     print(f"\n{args.seeds} seeds x {args.epochs} epochs; threshold {VMAP_MAX_SAVED / 1e6:.1f} M saved elements\n")
-    print(markdown(["configuration", "pair", "saved / seed", "vmap s", "loop s", "loop / vmap", "auto picks"],
+    print(markdown(["configuration", "pair", "saved / seed", "vmap s", "loop s", "loop / vmap", "auto, by the count"],
                    rows))
 
 

@@ -14,6 +14,7 @@ import argparse
 import ast
 import statistics
 import time
+from typing import NamedTuple
 
 import torch
 from torch_geometric.data import Batch
@@ -25,11 +26,22 @@ from dojo.optim import FusedAdam
 from dojo.protocols.common import pair_options
 
 
+class StepTimes(NamedTuple):
+    """What :func:`time_steps` measured: medians over repeats of the mean step time, of its Adam part and of
+    ``torch.optim.Adam(fused=True)``'s update of the same gradients instead (ms); the parameter count and tensors;
+    the seconds of the 10 warm-up steps (which include ``torch.compile``'s compilation, if asked for)."""
+
+    ms: float
+    adam: float
+    torch_adam: float
+    params: int
+    tensors: int
+    warm_up: float
+
+
 def time_steps(name: str, pair_name: str, options: dict, steps: int, repeats: int,
-               compile_model: bool = False) -> tuple[float, float, float, int, int, float]:
-    """Medians over ``repeats`` of the mean step time, of its Adam part and of ``torch.optim.Adam(fused=True)``'s
-    update of the same gradients instead (ms); the parameter count, the number of parameter tensors and the
-    seconds of the 10 warm-up steps (which include ``torch.compile``'s compilation with ``compile_model``)."""
+               compile_model: bool = False) -> StepTimes:
+    """Time ``steps`` training steps of model ``name`` on ``pair_name``, ``repeats`` times."""
     torch.manual_seed(0)
     pair = counterexamples.load(pair_name)
     model = models.build(name, **options, **pair_options(pair))
@@ -65,8 +77,8 @@ def time_steps(name: str, pair_name: str, options: dict, steps: int, repeats: in
             reference.step()
         torch_adams.append((time.perf_counter() - start) / steps * 1e3)
     params = list(model.parameters())
-    return (statistics.median(totals), statistics.median(adams), statistics.median(torch_adams),
-            sum(p.numel() for p in params), len(params), warm_up)
+    return StepTimes(statistics.median(totals), statistics.median(adams), statistics.median(torch_adams),
+                     sum(p.numel() for p in params), len(params), warm_up)
 
 
 def main() -> None:
@@ -87,15 +99,16 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = []
     for name in args.models:
-        ms, adam, torch_adam, params, tensors, warm_up = time_steps(name, args.pair, options, args.steps,
-                                                                    args.repeats, args.compile)
-        rows.append([name, models.model_class(name).__name__, f"{params:,}", str(tensors), f"{ms:.2f}", f"{adam:.2f}",
-                     f"{torch_adam:.2f}"])
-        print(f"{name}: {ms:.2f} ms/step (of which Adam {adam:.2f}; torch.optim.Adam would take {torch_adam:.2f}), "
-              f"{params:,} parameters in {tensors} tensors; 10 warm-up steps {warm_up:.1f} s", flush=True)
+        t = time_steps(name, args.pair, options, args.steps, args.repeats, args.compile)
+        rows.append([name, models.model_class(name).__name__, f"{t.params:,}", str(t.tensors), f"{t.ms:.2f}",
+                     f"{t.adam:.2f}", f"{t.torch_adam:.2f}"])
+        print(f"{name}: {t.ms:.2f} ms/step (of which Adam {t.adam:.2f}; torch.optim.Adam would take "
+              f"{t.torch_adam:.2f}), {t.params:,} parameters in {t.tensors} tensors; 10 warm-up steps "
+              f"{t.warm_up:.1f} s", flush=True)
     print()
     print(markdown(["model", "class", "parameters", "tensors", "ms / train step", "of which Adam",
                     "torch.optim.Adam"], rows))
+
 
 if __name__ == "__main__":
     main()

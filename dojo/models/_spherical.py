@@ -136,10 +136,11 @@ class RadialEmbedding(nn.Module):
 
     with ``sinc(n x) = sin(n pi x) / (n pi x)``, the frequency-scaled form of DimeNet's ``sin(n pi x) / x`` (MACE's
     basis: :class:`~dojo.models.radial.BesselBasis` divided by its frequencies), and ``u`` that basis's envelope,
-    which takes every feature smoothly to zero at the cutoff ``c``. Dividing by the root mean square over ``n`` gives every edge features of mean square
-    ``s^2 u(x)^2``: the radial MLP, whose first layer has weights of variance ``1 / N``, starts with pre-activations
-    of variance ``s^2 u^2`` on every edge, and radial weights of order ``s``. The direction of the vector
-    ``(sinc(n x))_n`` still tells every length apart (``sinc(2x) / sinc(x) = cos(pi x)``), so nothing is lost.
+    which takes every feature smoothly to zero at the cutoff ``c``. Dividing by the root mean square over ``n``
+    gives every edge features of mean square ``s^2 u(x)^2``: the radial MLP, whose first layer has weights of
+    variance ``1 / N``, starts with pre-activations of variance ``s^2 u^2`` on every edge, and radial weights of
+    order ``s``. The direction of the vector ``(sinc(n x))_n`` still tells every length apart (``sinc(2x) / sinc(x)
+    = cos(pi x)``), so nothing is lost.
 
     Why: ``sinc(n x)`` falls from 1 at ``x = 0`` to ``2 / (n pi)`` or 0 at ``x = 1/2`` (the ``1/r`` of the Bessel
     basis), so the features' size, and the radial weights with it, varied fivefold with the edge length. On the
