@@ -2,7 +2,8 @@
 
 Every finished cell is appended to a JSONL log at once (flushed and fsynced), so an interrupted run loses at most
 the cells in flight; a rerun with the same log skips every cell whose key (cell, protocol and settings) it finds
-there. Each cell seeds its own models and motions and runs on one thread, so its numbers do not depend on
+there. A cell's key holds the hash of its model's identity (class, source, config, version), so a log never
+hands back cells of another model registered under the same name. Each cell seeds its own models and motions and runs on one thread, so its numbers do not depend on
 ``jobs`` or on the order cells finish in; the log records wall-clock seconds, which the tables leave out.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from dojo.models.wrap import model_identity, resolve
 from dojo.protocols import PROTOCOLS
 from dojo.protocols.common import pair_options, untrained
 from dojo.suites import Cell, pair_of
@@ -54,7 +56,8 @@ def settings_for(protocol: str, seeds: int | None = None, epochs: int | None = N
 
 
 def _key(cell: Cell, protocol: str, settings: Mapping[str, int]) -> str:
-    return json.dumps([json.loads(cell.key), protocol, dict(sorted(settings.items()))])
+    return json.dumps([json.loads(cell.key), model_identity(resolve(cell.model), cell.config)["hash"], protocol,
+                       dict(sorted(settings.items()))])
 
 
 def run_cell(cell: Cell, protocol: str, settings: Mapping[str, int]) -> dict:
@@ -69,8 +72,10 @@ def run_cell(cell: Cell, protocol: str, settings: Mapping[str, int]) -> dict:
         "suite": cell.suite, "pair": cell.pair, "model": cell.model, "variant": cell.variant,
         "layers": cell.layers, "options": dict(cell.options),
         "protocol": protocol, "settings": dict(settings),
+        "model_id": model_identity(resolve(cell.model), cell.config),
         "info": {"name": info.name, "kind": info.kind, "body_order": info.body_order,
-                 "tensor_order": info.tensor_order, "group": info.group, "bounded_by": info.bounded_by},
+                 "tensor_order": info.tensor_order, "group": info.group, "bounded_by": info.bounded_by,
+                 "layer_bound": info.layer_bound},
         "result": asdict(result),
         "separated": result.separated,
         "seconds": round(time.perf_counter() - start, 3),
@@ -102,7 +107,7 @@ def _append(path: Path, record: dict) -> None:
 
 
 def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[str, int] | None = None,
-        jobs: int = 1, progress: bool = True) -> list[dict]:
+        jobs: int = 1, progress: bool = True, fresh: bool = False) -> list[dict]:
     """Run ``cells`` under ``protocol``, appending each finished cell to ``log``; return all their records.
 
     Parameters
@@ -118,6 +123,8 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
         Worker processes (``spawn`` context, one thread each); 1 runs in this process.
     progress : bool
         Show a tqdm progress bar on stderr.
+    fresh : bool
+        Recompute every cell: the log is emptied first.
 
     Returns
     -------
@@ -128,6 +135,8 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}. Fix: pass --jobs 1 or more.")
     log.parent.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        log.write_text("")
     done = read_log(log)
     wanted = {_key(c, protocol, settings): c for c in cells}
     # Run cells of one model configuration back to back: the training-free protocol reuses built models.

@@ -2,11 +2,14 @@
 
 Theory for a cell comes from the model's bounding test (its metadata's ``bounded_by``, under its ``group``) at the
 model's depth: on an invariant-task pair the test separates when its first separating iteration is at most the
-number of layers; on an equivariant-task pair (orientation) a model of tensor order L sees the orientation when
-the pair's orientation order is at most L. The iterations and orientation orders come from ``dojo.gwl`` (float64
+number of layers; at one layer the sharper bound of one layer's body order (``layer_bound``: IGWL_(k) at
+iteration 1) applies too, and the cell's theory is the sharper of the two. On an equivariant-task pair
+(orientation) a model of tensor order L sees the orientation when the pair's orientation order is at most L. A
+model that declares no bound gets "no theory" and is never flagged. The iterations and orientation orders come from ``dojo.gwl`` (float64
 views of the pair).
 
-A cell is flagged when it contradicts theory: ``!`` when the model separates what its bounding test cannot at
+A cell whose embedding was zero or constant (``degenerate``) says nothing and shows ``deg``. A cell is flagged
+when it contradicts theory: ``!`` when the model separates what its bounding test cannot at
 that depth (a bug in the model or a wrong claim: an upper bound was broken), ``~`` when it fails where its
 bounding test separates (the model stays below its bound: weak, not wrong, but worth a look).
 
@@ -26,14 +29,15 @@ from dojo import models as zoo
 from dojo.formatting import csv_text, markdown
 from dojo.suites import pair_of
 
-__all__ = ["first_iteration", "orientation_order", "separates_within", "theory", "flag", "rows", "to_markdown", "to_latex", "to_csv",
-           "to_json", "FORMATS", "LEGEND"]
+__all__ = ["first_iteration", "orientation_order", "separates_within", "bound_at", "theory", "degenerate", "flag",
+           "rows", "to_markdown", "to_latex", "to_csv", "to_json", "FORMATS", "LEGEND"]
 
 FLAGS = {"exceeds": "!", "below": "~"}
-LEGEND = ("Cells: separating initialisations out of all (separate) or mean ± std accuracy in % (train). "
-          "Theory rows: whether each bounding test separates at the column's depth; 'ℓ≥k': the orientation is "
-          "visible to tensor order k and above. Flags: ! separates what its bounding test cannot (contradicts "
-          "theory); ~ fails where its bounding test separates.")
+LEGEND = ("Cells: separating initialisations out of all (separate) or mean ± std accuracy in % (train); deg: zero "
+          "or constant embedding (says nothing). Theory rows: whether each bounding test separates at the column's "
+          "depth (at one layer a model is also bounded by its layer's body order, 'L=1: igwl-k'); 'ℓ≥k': the "
+          "orientation is visible to tensor order k and above. Flags: ! separates what its bound cannot "
+          "(contradicts theory); ~ fails where its bound separates (below what theory allows at this depth).")
 
 
 @cache
@@ -54,24 +58,46 @@ def separates_within(pair_name: str, test: str, group: str, depth: int) -> bool:
     return first is not None and first <= depth
 
 
-def theory(record: dict) -> dict:
-    """What the model's bounding test says about a record's cell: ``{"separates", "first"}``.
+def bound_at(pair_name: str, info: dict, layers: int) -> str | None:
+    """The test that bounds a model of metadata ``info`` on the pair at ``layers``: its ``bounded_by``, or at one
+    layer its ``layer_bound`` when that one does not separate the pair in one iteration (None: no theory)."""
+    bound, layer = info["bounded_by"], info.get("layer_bound")
+    if bound is None:
+        return None
+    if layers == 1 and layer is not None and not separates_within(pair_name, layer, info["group"], 1):
+        return layer
+    return bound
 
-    ``first`` is the bounding test's first separating iteration (invariant task) or the orientation order
-    (equivariant task), None for never.
+
+def theory(record: dict) -> dict:
+    """What theory says about a record's cell: ``{"separates", "first", "bound"}``.
+
+    ``bound`` is the test that applied (:func:`bound_at`; None when the model declares none, and then
+    ``separates`` is None too). ``first`` is that test's first separating iteration (invariant task) or the
+    orientation order (equivariant task), None for never.
     """
     info, pair = record["info"], pair_of(record["pair"])
     if pair.task == "equivariant":
         first = orientation_order(record["pair"], info["tensor_order"])
-        return {"separates": first is not None, "first": first}
-    first = first_iteration(record["pair"], info["bounded_by"], info["group"])
-    return {"separates": separates_within(record["pair"], info["bounded_by"], info["group"], record["layers"]),
-            "first": first}
+        return {"separates": first is not None, "first": first, "bound": "orientation"}
+    bound = bound_at(record["pair"], info, record["layers"])
+    if bound is None:
+        return {"separates": None, "first": None, "bound": None}
+    return {"separates": separates_within(record["pair"], bound, info["group"], record["layers"]),
+            "first": first_iteration(record["pair"], bound, info["group"]), "bound": bound}
+
+
+def degenerate(record: dict) -> bool:
+    """Whether the cell's embeddings were zero or constant for most initialisations (it then says nothing)."""
+    r = record["result"]
+    return 2 * r.get("degenerate", 0) > r.get("inits", 1)
 
 
 def flag(record: dict) -> str:
     """``"exceeds"`` / ``"below"`` when the measurement contradicts theory (see the module docstring), else ``""``."""
     expected = theory(record)["separates"]
+    if expected is None or degenerate(record):
+        return ""
     if record["separated"] and not expected:
         return "exceeds"
     if expected and not record["separated"]:
@@ -88,7 +114,7 @@ def _measured(record: dict) -> dict:
     r = record["result"]
     if record["protocol"] == "separate":
         return {"fraction": round(r["fraction"], 4), "margin": _sig(r["margin"]), "gap": _sig(r["gap"]),
-                "spread": _sig(r["spread"]), "noise": _sig(r["noise"])}
+                "spread": _sig(r["spread"]), "noise": _sig(r["noise"]), "degenerate": degenerate(record)}
     return {"mean": round(r["mean"], 2), "std": round(r["std"], 2), "accuracies": [round(a, 2) for a in
                                                                                    r["accuracies"]]}
 
@@ -105,8 +131,10 @@ def rows(records: Sequence[dict]) -> list[dict]:
             **_measured(record), "separated": record["separated"],
             "bounded_by": info["bounded_by"], "group": info["group"], "kind": info["kind"],
             "body_order": info["body_order"], "tensor_order": info["tensor_order"],
-            "theory_first": verdict["first"], "theory_separates": verdict["separates"],
-            "flag": flag(record),
+            "theory_bound": verdict["bound"], "theory_first": verdict["first"],
+            "theory_separates": verdict["separates"], "flag": flag(record),
+            "model_class": record.get("model_id", {}).get("class"),
+            "model_hash": record.get("model_id", {}).get("hash"),
         })
     return out
 
@@ -128,6 +156,8 @@ def to_csv(records: Sequence[dict]) -> str:
 
 def _cell_text(record: dict) -> str:
     r = record["result"]
+    if degenerate(record):
+        return "deg"
     if record["protocol"] == "separate":
         text = f"{round(r['fraction'] * r['inits'])}/{r['inits']}"
     else:
@@ -173,8 +203,8 @@ def _grid(records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
         variants.setdefault(r["variant"], {})[_column(r, by_pair, by_layers)] = r
     header = ["model", "bound", *columns]
     table = []
-    bounds = sorted({(r["info"]["bounded_by"], r["info"]["group"]) for r in records
-                     if pair_of(r["pair"]).task == "invariant"})
+    bounds = sorted({(theory(r)["bound"], r["info"]["group"]) for r in records
+                     if pair_of(r["pair"]).task == "invariant" and theory(r)["bound"] is not None})
     for test, group in bounds:
         table.append([f"theory: {test} {group}", group, *(_bound_mark(r, test, group) for r in columns.values())])
     if any(pair_of(r["pair"]).task == "equivariant" for r in records):
@@ -182,8 +212,10 @@ def _grid(records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
         table.append(["theory: orientation", "ℓ≥k", *(_orientation_mark(r, max_ell) for r in columns.values())])
     for variant, cells in variants.items():
         info = next(iter(cells.values()))["info"]
-        bound = f"{info['bounded_by']} {info['group']}" + (f" ℓ≤{info['tensor_order']}" if info["kind"] ==
-                                                          "equivariant" else "")
+        bound = "no theory" if info["bounded_by"] is None else f"{info['bounded_by']} {info['group']}" + (
+            f" ℓ≤{info['tensor_order']}" if info["kind"] == "equivariant" else "")
+        if info["bounded_by"] is not None and info.get("layer_bound") and any(r["layers"] == 1 for r in cells.values()):
+            bound += f"; L=1: {info['layer_bound']}"
         table.append([variant, bound, *(_cell_text(cells[c]) if c in cells else "—" for c in columns)])
     if len(columns) > len(table):  # many pairs (the `all` suite): one row per pair reads better
         header, *table = [list(row) for row in zip(header, *table)]

@@ -10,7 +10,7 @@ import inspect
 
 from dojo.models.base import GeometricModel, ModelInfo
 
-__all__ = ["GeometricModel", "ModelInfo", "build", "names", "register", "model_class"]
+__all__ = ["GeometricModel", "ModelInfo", "UserModel", "build", "names", "register", "model_class", "wrap", "resolve"]
 
 _MODELS: dict[str, type[GeometricModel]] = {}
 
@@ -55,3 +55,5 @@ from dojo.models import gvp  # noqa: E402,F401  (registers "gvp")
 from dojo.models import painn  # noqa: E402,F401  (registers "painn")
 from dojo.models import tfn  # noqa: E402,F401  (registers "tfn")
 from dojo.models import mace  # noqa: E402,F401  (registers "mace")
+
+from dojo.models.wrap import UserModel, resolve, wrap  # noqa: E402  (needs the registry above)

@@ -33,10 +33,15 @@ class ModelInfo:
         Highest tensor order (spherical-harmonic degree) of the features passed between nodes.
     group : "O(3)" or "SO(3)"
         The group the model is invariant/equivariant under: "SO(3)" models can see chirality.
-    bounded_by : str
-        The GWL-family test (a name in ``counterexamples.TESTS``) that upper-bounds what the model can separate.
+    bounded_by : str or None
+        The GWL-family test (a name in ``counterexamples.TESTS``) that upper-bounds what the model can separate at
+        any depth; None when nothing is declared (tables then show "no theory").
     reference : str
         The paper it follows.
+    layer_bound : str or None
+        A sharper bound for one layer: the test whose first iteration bounds the invariant readout after one
+        layer (``igwl-3`` for a layer that aggregates 3-body information); None when only ``bounded_by`` applies
+        (DimeNet++ and SphereNet group their angles edge by edge, so one block already reaches IGWL).
     """
 
     name: str
@@ -44,8 +49,9 @@ class ModelInfo:
     body_order: int | None
     tensor_order: int
     group: Literal["O(3)", "SO(3)"]
-    bounded_by: str
+    bounded_by: str | None
     reference: str
+    layer_bound: str | None = None
 
 
 def mlp(dims: list[int], act: type[nn.Module] = nn.SiLU) -> nn.Sequential:

@@ -66,7 +66,7 @@ class EGNN(GeometricModel):
     def info(self) -> ModelInfo:
         return ModelInfo(
             name="E-GNN", kind="equivariant", body_order=2, tensor_order=1, group="O(3)", bounded_by="gwl",
-            reference="Satorras, Hoogeboom, Welling, ICML 2021, arXiv 2102.09844")
+            reference="Satorras, Hoogeboom, Welling, ICML 2021, arXiv 2102.09844", layer_bound="igwl-2")
 
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor]:
         h = self.embedding(batch.z)

@@ -100,7 +100,8 @@ class GVPGNN(GeometricModel):
     def info(self) -> ModelInfo:
         return ModelInfo(
             name="GVP-GNN", kind="equivariant", body_order=3, tensor_order=1, group="O(3)", bounded_by="gwl",
-            reference="Jing et al., ICLR 2021, arXiv 2009.01411 (vector gating: arXiv 2106.03843)")
+            reference="Jing et al., ICLR 2021, arXiv 2009.01411 (vector gating: arXiv 2106.03843)",
+            layer_bound="igwl-3")
 
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor]:
         _, dist, unit = edge_vectors(batch.pos, batch.edge_index)

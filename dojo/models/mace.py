@@ -158,7 +158,8 @@ class MACE(GeometricModel):
     def info(self) -> ModelInfo:
         return ModelInfo(
             name="MACE", kind="equivariant", body_order=self.correlation + 1, tensor_order=self.max_ell,
-            group=self.group, bounded_by="gwl", reference="Batatia et al., NeurIPS 2022, arXiv 2206.07697")
+            group=self.group, bounded_by="gwl", reference="Batatia et al., NeurIPS 2022, arXiv 2206.07697",
+            layer_bound=f"igwl-{self.correlation + 1}" if self.correlation + 1 <= 5 else None)
 
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor | None]:
         length, sh = edge_harmonics(batch.pos, batch.edge_index, self.irreps_sh)

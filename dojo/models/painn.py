@@ -89,7 +89,7 @@ class PaiNN(GeometricModel):
     def info(self) -> ModelInfo:
         return ModelInfo(
             name="PaiNN", kind="equivariant", body_order=3, tensor_order=1, group="O(3)", bounded_by="gwl",
-            reference="Schütt, Unke, Gastegger, ICML 2021, arXiv 2102.03150")
+            reference="Schütt, Unke, Gastegger, ICML 2021, arXiv 2102.03150", layer_bound="igwl-3")
 
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor]:
         _, dist, unit = edge_vectors(batch.pos, batch.edge_index)

@@ -80,7 +80,8 @@ class SchNet(GeometricModel):
     @property
     def info(self) -> ModelInfo:
         return ModelInfo(name="SchNet", kind="invariant", body_order=2, tensor_order=0, group="O(3)",
-                         bounded_by="igwl-2", reference="Schütt et al., NeurIPS 2017, arXiv 1706.08566")
+                         bounded_by="igwl-2", reference="Schütt et al., NeurIPS 2017, arXiv 1706.08566",
+                         layer_bound="igwl-2")
 
     def node_features(self, batch: Data) -> tuple[Tensor, None]:
         j, i = batch.edge_index

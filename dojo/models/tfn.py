@@ -125,7 +125,8 @@ class TFN(GeometricModel):
     def info(self) -> ModelInfo:
         return ModelInfo(
             name="TFN", kind="equivariant", body_order=2, tensor_order=self.max_ell, group=self.group,
-            bounded_by="gwl", reference="Thomas et al., Tensor field networks, 2018, arXiv 1802.08219")
+            bounded_by="gwl", reference="Thomas et al., Tensor field networks, 2018, arXiv 1802.08219",
+            layer_bound="igwl-2")
 
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor | None]:
         length, sh = edge_harmonics(batch.pos, batch.edge_index, self.irreps_sh)

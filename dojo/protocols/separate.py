@@ -37,6 +37,8 @@ then measures the model's equivariance error plus round-off.
 from __future__ import annotations
 
 import statistics
+import warnings
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -47,16 +49,20 @@ from torch_geometric.data import Batch, Data
 
 from counterexamples.pair import Pair
 from dojo.models.base import GeometricModel
-from dojo.protocols.common import ModelSpec, pair_graphs, pair_options, untrained
+from dojo.models.wrap import UserModel, resolve
+from dojo.protocols.common import ModelSpec, as_pair, float64_default, init_count, pair_graphs, pair_options, untrained
 from dojo.transforms import permute, random_rotation, rigid_motion
 
-__all__ = ["THRESHOLD", "FLOOR", "Separation", "separate", "embedding_distances", "unrotate"]
+__all__ = ["THRESHOLD", "FLOOR", "NOISY", "Separation", "separate", "embedding_distances", "unrotate", "is_constant"]
 
 #: An initialisation separates the pair when the smallest gap between the graphs exceeds this many spreads.
 THRESHOLD = 10.0
 #: The spread is at least this fraction of the largest embedding norm: ~500 float64 ulps, the round-off of a deep
 #: network on copies that happen to embed bit-identically.
 FLOOR = 1e-13
+#: A wrapped model whose float64 spread exceeds this fraction of its embedding norm gets a warning: round-off of a
+#: float64 network is ~1e-15 (the zoo's spreads on the library are at most ~1e-10 outside collinear neighbourhoods).
+NOISY = 1e-8
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,11 @@ class Separation:
         Median over initialisations of the measured spread before the floor, relative to the largest norm.
     inits, copies : int
         Initialisations, and moved copies of each graph per initialisation.
+    degenerate : int
+        Initialisations whose embedding was zero or constant (the same for the pair and for unrelated probe
+        graphs): they say nothing about what the model can see, and never count as blind.
+    notes : tuple of str
+        What the run could not do as asked (an instance used once, say).
     """
 
     fraction: float
@@ -86,11 +97,20 @@ class Separation:
     noise: float
     inits: int
     copies: int
+    degenerate: int = 0
+    notes: tuple[str, ...] = ()
 
     @property
     def separated(self) -> bool:
         """True when at least half of the initialisations separate the pair."""
         return self.fraction >= 0.5
+
+    @property
+    def verdict(self) -> str:
+        """``"separates"``, ``"blind"``, or ``"degenerate"`` when most initialisations gave a constant embedding."""
+        if self.separated:
+            return "separates"
+        return "degenerate" if 2 * self.degenerate > self.inits else "blind"
 
 
 def _moved_copies(graph: Data, rotations: list[Tensor], generator: torch.Generator) -> list[Data]:
@@ -110,13 +130,19 @@ def unrotate(emb: Tensor, irreps: o3.Irreps, rotations: Tensor) -> Tensor:
     the full block-diagonal matrix per rotation, which dominates the cost for wide embeddings).
     """
     out, start = torch.empty_like(emb), 0
-    wigner = {ir: ir.D_from_matrix(rotations).to(emb.dtype) for _, ir in irreps}
+    with float64_default():  # e3nn builds its generators in the default dtype: float32 would cost ~1e-7
+        wigner = {ir: ir.D_from_matrix(rotations.double()).to(emb.dtype) for _, ir in irreps}
     for mul, ir in irreps:
         stop = start + mul * ir.dim
         block = emb[:, start:stop].reshape(-1, mul, ir.dim)
         out[:, start:stop] = torch.einsum("rji,rmj->rmi", wigner[ir], block).reshape(-1, mul * ir.dim)
         start = stop
     return out
+
+
+def _embed(model: GeometricModel, graphs: list[Data]) -> Tensor:
+    with torch.no_grad():
+        return model.embed(Batch.from_data_list(graphs)).double()
 
 
 def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, shared_rotation: bool,
@@ -136,13 +162,51 @@ def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, sh
     rot_a = rotations()
     rot_b = rot_a if shared_rotation else rotations()
     graphs = _moved_copies(a, rot_a, generator) + _moved_copies(b, rot_b, generator)
-    with torch.no_grad():
-        emb = model.embed(Batch.from_data_list(graphs)).double()
-    emb = unrotate(emb, model.embed_irreps, torch.stack(rot_a + rot_b))
+    emb = unrotate(_embed(model, graphs), model.embed_irreps, torch.stack(rot_a + rot_b))
     emb_a, emb_b = emb[:copies], emb[copies:]
     within = max(torch.pdist(emb_a).max().item(), torch.pdist(emb_b).max().item())
     gap = torch.cdist(emb_a, emb_b).min().item()
     return gap, within, emb.norm(dim=1).max().item()
+
+
+def _probes(graph: Data) -> list[Data]:
+    """Graphs unrelated to the pair: ``graph`` shrunk to 0.7 (within any cutoff it met), and ``graph`` without its
+    last node."""
+    stretched = graph.clone()
+    stretched.pos = 0.7 * graph.pos
+    out = [stretched]
+    if graph.num_nodes > 1:
+        last = graph.num_nodes - 1
+        keep = (graph.edge_index != last).all(0)
+        out.append(Data(z=graph.z[:last], pos=graph.pos[:last], edge_index=graph.edge_index[:, keep]))
+    return out
+
+
+def is_constant(model: GeometricModel, a: Data, b: Data, spread: float) -> bool:
+    """Whether ``model`` embeds ``a``, ``b`` and unrelated probe graphs all alike (a zero or constant embedding)."""
+    emb = _embed(model, [a, b, *_probes(a)])
+    return bool(torch.cdist(emb, emb).max().item() <= THRESHOLD * spread)
+
+
+_EDGES_CHECKED: weakref.WeakSet = weakref.WeakSet()
+
+
+def _check_reads_edges(spec: UserModel, model: GeometricModel, graph: Data, spread: float) -> None:
+    """Warn once per wrapped model when dropping an edge leaves its embedding unchanged: it then builds its own
+    neighbourhoods (a radius graph, a complete graph) and answers another question than the pair asks."""
+    if spec in _EDGES_CHECKED or graph.edge_index.shape[1] == 0:
+        return
+    _EDGES_CHECKED.add(spec)
+    u, v = graph.edge_index[:, 0].tolist()
+    keep = ~(((graph.edge_index[0] == u) & (graph.edge_index[1] == v))
+             | ((graph.edge_index[0] == v) & (graph.edge_index[1] == u)))
+    dropped = Data(z=graph.z, pos=graph.pos, edge_index=graph.edge_index[:, keep])
+    emb = _embed(model, [graph, dropped])
+    if (emb[0] - emb[1]).norm().item() <= THRESHOLD * spread:
+        warnings.warn(f"{spec.name}: dropping an edge of a graph leaves its embedding unchanged, so it does not read "
+                      "the graph's edge_index (it likely builds its own neighbourhoods, e.g. a radius graph). Its "
+                      "verdicts then answer another question than the pair asks. Fix: make it message-pass over "
+                      "batch.edge_index.", UserWarning, stacklevel=3)
 
 
 def separate(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None = None, *, inits: int = 5,
@@ -151,13 +215,13 @@ def separate(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None =
 
     Parameters
     ----------
-    pair : Pair
-        The counterexample pair; equivariant-task pairs compare equivariant embeddings.
-    model : str or callable
-        A zoo key or a callable returning a :class:`~dojo.models.GeometricModel` (see
-        :data:`dojo.protocols.common.ModelSpec`).
+    pair : Pair or str
+        The counterexample pair (or its name); equivariant-task pairs compare equivariant embeddings.
+    model : str, class, factory or nn.Module
+        A zoo key, ``"pkg.module:Name"``, or any model :func:`dojo.models.wrap` accepts.
     config : mapping, optional
         Build options besides those the pair fixes: ``num_layers``, ``hidden``, ``max_ell``, ``correlation``, ...
+        (JSON-like values: numbers, strings, lists).
     inits : int
         Random initialisations (model seeds ``seed .. seed + inits - 1``).
     copies : int
@@ -186,20 +250,33 @@ def separate(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None =
     if inits < 1 or copies < 2:
         raise ValueError(f"separate: need inits >= 1 and copies >= 2, got inits={inits}, copies={copies}. "
                          "Fix: pass larger values.")
+    pair = as_pair(pair)
     options = {**(config or {}), **pair_options(pair)}
     a, b = pair_graphs(pair, torch.float64)
+    spec = resolve(model)
+    runs, notes = init_count(spec, inits)
     generator = torch.Generator().manual_seed(seed)
-    separated, ratios, gaps, spreads, noises = [], [], [], [], []
-    for init in range(seed, seed + inits):
-        net = untrained(model, options, init, torch.float64)
+    separated, ratios, gaps, spreads, noises, degenerate = [], [], [], [], [], 0
+    for init in range(seed, seed + runs):
+        net = untrained(spec, options, init, torch.float64)
         gap, within, scale = embedding_distances(net, a, b, copies, pair.task == "equivariant", generator)
         spread = max(within, FLOOR * scale, torch.finfo(torch.float64).tiny)
         norm = max(scale, torch.finfo(torch.float64).tiny)
         separated.append(gap > THRESHOLD * spread)
+        if not separated[-1] and is_constant(net, a, b, spread):
+            degenerate += 1
+        elif isinstance(spec, UserModel):
+            _check_reads_edges(spec, net, a, spread)
         ratios.append(gap / spread)
         gaps.append(gap / norm)
         spreads.append(spread / norm)
         noises.append(within / norm)
-    return Separation(fraction=sum(separated) / inits, margin=statistics.median(ratios),
+    if isinstance(spec, UserModel) and statistics.median(noises) > NOISY:
+        warnings.warn(f"{spec.name}: in float64 its embeddings of moved copies of one graph differ by "
+                      f"{statistics.median(noises):.1e} of their norm, far above round-off (~1e-15): part of it "
+                      "computes in float32 (constants made under the float32 default?) or it is not invariant "
+                      "(check with dojo.testing.assert_invariant).", UserWarning, stacklevel=2)
+    return Separation(fraction=sum(separated) / runs, margin=statistics.median(ratios),
                       gap=statistics.median(gaps), spread=statistics.median(spreads),
-                      noise=statistics.median(noises), inits=inits, copies=copies)
+                      noise=statistics.median(noises), inits=runs, copies=copies, degenerate=degenerate,
+                      notes=notes)

@@ -35,7 +35,7 @@ from torch_geometric.data import Batch, Data
 from counterexamples.pair import Pair
 from dojo.models.base import GeometricModel
 from dojo.optim import FusedAdam
-from dojo.protocols.common import ModelSpec, build, pair_graphs, pair_options
+from dojo.protocols.common import ModelSpec, as_pair, build, init_count, pair_graphs, pair_options
 
 __all__ = ["Training", "train", "fit", "SEPARATED_ACCURACY"]
 
@@ -60,7 +60,8 @@ class Training:
     """What :func:`train` measured: per-seed best accuracies (percent) and their mean and standard deviation.
 
     ``std`` is the population standard deviation (numpy's default, as in the paper's code). ``mode`` says how the
-    seeds were run: ``"vmap"`` together, ``"loop"`` one after the other.
+    seeds were run: ``"vmap"`` together, ``"loop"`` one after the other. ``notes`` says what the run could not do
+    as asked (an instance that cannot be re-initialised trains once).
     """
 
     accuracies: tuple[float, ...]
@@ -68,6 +69,7 @@ class Training:
     std: float
     epochs: int
     mode: str
+    notes: tuple[str, ...] = ()
 
     @property
     def separated(self) -> bool:
@@ -237,11 +239,11 @@ def train(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None = No
 
     Parameters
     ----------
-    pair : Pair
-        The pair; equivariant-task pairs train with ``equivariant_pred=True`` (orientation is read from the pooled
-        equivariant features).
-    model : str or callable
-        A zoo key or a callable returning a :class:`~dojo.models.GeometricModel`.
+    pair : Pair or str
+        The pair (or its name); equivariant-task pairs train with ``equivariant_pred=True`` (orientation is read
+        from the pooled equivariant features).
+    model : str, class, factory or nn.Module
+        A zoo key, ``"pkg.module:Name"``, or any model :func:`dojo.models.wrap` accepts.
     config : mapping, optional
         Build options besides those the pair fixes (``num_layers``, ``max_ell``, ...).
     seeds, epochs, lr : int, int, float
@@ -268,10 +270,12 @@ def train(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None = No
     if seeds < 1 or epochs < 1:
         raise ValueError(f"train: need seeds >= 1 and epochs >= 1, got seeds={seeds}, epochs={epochs}. "
                          "Fix: pass positive values.")
+    pair = as_pair(pair)
     options = {**(config or {}), **pair_options(pair)}
     graphs = pair_graphs(pair, dtype)
+    seeds, notes = init_count(model, seeds)
     nets = [build(model, options, seed + i, dtype) for i in range(seeds)]
     accuracies, used = fit(nets, graphs, epochs=epochs, lr=lr, shuffle_seeds=[seed + i for i in range(seeds)],
                            mode=mode)
     return Training(accuracies=tuple(accuracies), mean=statistics.fmean(accuracies),
-                    std=statistics.pstdev(accuracies), epochs=epochs, mode=used)
+                    std=statistics.pstdev(accuracies), epochs=epochs, mode=used, notes=notes)
