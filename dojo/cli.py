@@ -1,12 +1,22 @@
-"""The ``dojo`` command line: list the counterexample library (and, as they land, run tests and tables)."""
+"""The ``dojo`` command line: the counterexample library, the GWL tests, tables and a model's profile.
+
+Names and options are checked before torch, PyG and sympy load (seconds): a typo fails at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import sys
 from collections.abc import Sequence
 
 from dojo.formatting import csv_text, iteration, markdown
+
+#: The zoo's keys and the library's families, known without importing them (tests keep them equal to the
+#: registries), so that names are checked before the heavy imports.
+ZOO = ("schnet", "dimenet", "spherenet", "egnn", "gvp", "painn", "tfn", "mace")
+FAMILIES = ("kchains", "rotsym", "bodyorder", "chiral", "onehop", "controls", "dojo4body")
 
 DESCRIPTION = """\
 The geometric GNN dojo: can an architecture tell two geometric graphs apart, and why not?
@@ -15,7 +25,65 @@ Commands:
   list    the counterexample library: every pair with its family, size and what theory claims about it
   gwl     the geometric Weisfeiler-Leman tests on library pairs: the iteration at which each test separates them
   table   a discriminability table: models against pairs, with the bounding tests' verdicts beside them
+  profile where a model (yours or the zoo's) sits in the GWL hierarchy, from its verdicts on the library
+
+A model is a zoo key, 'package.module:ClassOrFactory' (your own; see dojo.models.wrap), or the name of an entry
+point of the 'dojo.models' group that an installed package declares.
 """
+
+
+def positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def setting(text: str) -> tuple[str, object]:
+    """argparse type: ``KEY=VALUE``, the value read as JSON when it parses (``64``, ``[1, 2]``, ``true``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. hidden=64), got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def check_model(name: str) -> str:
+    """argparse type: a zoo key, an importable 'module:attr' or an installed entry point (checked without
+    importing torch)."""
+    from importlib.metadata import entry_points
+
+    if name in ZOO:
+        return name
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found or not attr:
+            raise argparse.ArgumentTypeError(f"cannot find module {module!r} of {name!r}: check the path, and that "
+                                             "its package is installed (pip install -e .) or on PYTHONPATH")
+        return name
+    installed = sorted(ep.name for ep in entry_points(group="dojo.models"))
+    if name in installed:
+        return name
+    raise argparse.ArgumentTypeError(f"unknown model {name!r}: a zoo model {list(ZOO)}, an installed model "
+                                     f"{installed}, or 'package.module:ClassOrFactory'")
+
+
+def check_pair(name: str) -> str:
+    """argparse type: a family name or a pair name '<family>-<value>' of a known family."""
+    if name.split("-")[0] not in FAMILIES:
+        raise argparse.ArgumentTypeError(f"unknown pair or family {name!r}: families are {list(FAMILIES)}; pairs "
+                                         "are named '<family>-<value>' (dojo list prints them)")
+    return name
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -46,7 +114,8 @@ def _cmd_gwl(args: argparse.Namespace) -> int:
     from dojo.gwl import distinguish
 
     group = {"O3": "O(3)", "SO3": "SO(3)"}.get(args.group, args.group)
-    chosen = [counterexamples.load(name) for name in args.names] if args.names else counterexamples.pairs()
+    chosen = [p for name in args.names for p in (counterexamples.pairs(name) if name in FAMILIES else
+                                                 [counterexamples.load(name)])] if args.names else counterexamples.pairs()
     rows = []
     for pair in chosen:
         cells = []
@@ -69,15 +138,25 @@ def _cmd_table(args: argparse.Namespace) -> int:
 
     from dojo import runner, suites, tables
 
-    cells = suites.suite(args.suite, args.models)
+    models = (args.models or []) + (args.model or []) or None
+    cells = suites.select(suites.suite(args.suite, models), args.pairs, args.layers, dict(args.set or []))
     settings = runner.settings_for(args.protocol, seeds=args.seeds, epochs=args.epochs)
     out = Path(args.out)
     records = runner.run(cells, args.protocol, out / f"{args.suite}-{args.protocol}.jsonl", settings=settings,
-                         jobs=args.jobs, progress=not args.quiet)
+                         jobs=args.jobs, progress=not args.quiet, fresh=args.fresh)
     for ext, render in tables.FORMATS.items():
         (out / f"{args.suite}-{args.protocol}.{ext}").write_text(render(records))
     print(tables.to_markdown(records))
     print(f"\nWritten: {out}/{args.suite}-{args.protocol}.{{md,tex,csv,json}} (log: .jsonl)")
+    return 0
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from dojo.testing import expressivity_profile
+
+    profile = expressivity_profile(args.model, config=dict(args.set or []), pairs=args.pairs, inits=args.inits,
+                                   progress=not args.quiet)
+    print(profile.to_markdown())
     return 0
 
 
@@ -95,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gwl", help="run the GWL-family tests on library pairs",
                        description="Run WL, IGWL_(k), IGWL and GWL on counterexample pairs and print, per pair and "
                                    "test, the first iteration at which the test separates the two graphs.")
-    p.add_argument("names", nargs="*", metavar="NAME", help="pairs (e.g. kchains-4; default: the whole library)")
+    p.add_argument("names", nargs="*", metavar="NAME", type=check_pair,
+                   help="pairs or families (e.g. kchains-4, kchains; default: the whole library)")
     p.add_argument("--group", choices=("O3", "SO3", "O(3)", "SO(3)"), default="O3", help="symmetry group (default O3)")
     p.add_argument("--exact", action="store_true", help="exact arithmetic (sympy number fields) instead of floats")
     p.add_argument("--format", choices=("md", "csv"), default="md", help="output format (default: md)")
@@ -107,13 +187,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suite", choices=("kchains", "rotsym", "bodyorder", "all"))
     p.add_argument("--protocol", choices=("separate", "train"), default="separate",
                    help="separate: training-free, fast (default); train: the GWL paper's training protocol")
-    p.add_argument("--models", nargs="+", metavar="MODEL", help="only these zoo models (default: all registered)")
-    p.add_argument("--seeds", type=int, help="initialisations (separate, default 5) or training seeds (train, 10)")
-    p.add_argument("--epochs", type=int, help="training epochs (train only, default 100)")
+    p.add_argument("--models", nargs="+", metavar="MODEL", type=check_model,
+                   help="only these models (default: every zoo model)")
+    p.add_argument("--model", action="append", metavar="MODEL", type=check_model,
+                   help="your model, 'package.module:ClassOrFactory' or an entry point (repeatable; alone: only it)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", type=setting,
+                   help="a build option for the models (repeatable; VALUE as JSON, e.g. hidden=64)")
+    p.add_argument("--pairs", nargs="+", metavar="PAIR", type=check_pair, help="only these pairs or families")
+    p.add_argument("--layers", nargs="+", type=positive, help="run at these depths instead of the suite's")
+    p.add_argument("--seeds", type=positive, help="initialisations (separate, default 5) or training seeds (train, 10)")
+    p.add_argument("--epochs", type=positive, help="training epochs (train only, default 100)")
     p.add_argument("--out", default="results", help="output directory (default: results)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--jobs", type=positive, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--fresh", action="store_true", help="recompute every cell instead of resuming from the log")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_table)
+
+    p = sub.add_parser("profile", help="where a model sits in the GWL hierarchy",
+                       description="Run a model on every invariant-task library pair at one layer and at the depth "
+                                   "where GWL first separates the pair, and place it in the GWL hierarchy.")
+    p.add_argument("model", type=check_model, help="a zoo key, 'package.module:ClassOrFactory' or an entry point")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", type=setting,
+                   help="a build option (repeatable; VALUE as JSON)")
+    p.add_argument("--pairs", nargs="+", metavar="PAIR", type=check_pair, help="only these pairs")
+    p.add_argument("--inits", type=positive, default=3, help="random initialisations per cell (default 3)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_profile)
     return parser
 
 

@@ -9,7 +9,10 @@
   paper, Table 3);
 * ``all`` -- every model on every pair of the library, at the depth where GWL first separates the pair.
 
-A suite lists cells for the models that are registered (``dojo.models.names()``), optionally restricted to some.
+A suite lists cells for the models that are registered (``dojo.models.names()``), or for the models given: zoo
+keys, ``"pkg.module:Name"`` or entry-point names of models the dojo did not write (they run like E-GNN in the
+orientation suite when they declare equivariant irreps). :func:`select` narrows a suite to some pairs and depths
+and adds build options (``--pairs``, ``--layers``, ``--set``).
 
 Examples
 --------
@@ -21,15 +24,15 @@ Examples
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import counterexamples
 from counterexamples.pair import Pair
 from dojo import models as zoo
 
-__all__ = ["Cell", "SUITES", "suite", "pair_of", "default_depth"]
+__all__ = ["Cell", "SUITES", "suite", "select", "pair_of", "default_depth", "frozen"]
 
 #: Short labels of the model knobs that the suites vary, for row names.
 KNOB_LABELS = {"max_ell": "ℓ", "correlation": "ν"}
@@ -88,7 +91,10 @@ def pair_of(name: str) -> Pair:
 @cache
 def _has_vectors(model: str) -> bool:
     """Whether the model has equivariant features (and so can take equivariant-task pairs)."""
-    return zoo.build(model, in_dim=1, out_dim=2, num_layers=1).vector_irreps is not None
+    spec = zoo.resolve(model)
+    net = zoo.build(spec, in_dim=1, out_dim=2, num_layers=1) if isinstance(spec, str) else \
+        spec(in_dim=1, out_dim=2, num_layers=1)
+    return net.vector_irreps is not None
 
 
 def default_depth(pair: Pair) -> int:
@@ -124,7 +130,7 @@ def _rotsym(names: Sequence[str]) -> list[Cell]:
                 cells += [Cell("rotsym", p.name, m, 1, (("max_ell", ell),)) for ell in ORDERS]
             elif m == "mace":
                 cells += [Cell("rotsym", p.name, m, 1, (*PAPER_OPTIONS[m], ("max_ell", ell))) for ell in ORDERS]
-            elif m in ("egnn", "gvp", "painn"):
+            elif m in ("egnn", "gvp", "painn") or (m not in zoo.names() and _has_vectors(m)):
                 cells.append(Cell("rotsym", p.name, m, 1))
     return cells
 
@@ -168,7 +174,45 @@ def suite(name: str, models: Sequence[str] | None = None) -> list[Cell]:
         raise ValueError(f"unknown suite {name!r}. Fix: one of {sorted(SUITES)}.")
     chosen = zoo.names() if models is None else list(models)
     for m in chosen:
-        zoo.model_class(m)  # raises ValueError naming the registered models
+        zoo.resolve(m)  # raises ValueError naming the registered models and the forms a model may take
     if not chosen:
         raise ValueError(f"suite {name!r}: no models to run. Fix: register a model or pass --models.")
     return sorted(SUITES[name](chosen), key=lambda c: c.key)
+
+
+def frozen(value: object) -> object:
+    """A JSON-like option value in hashable form (lists become tuples), so cells can hold it."""
+    return tuple(frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def select(cells: Sequence[Cell], pairs: Sequence[str] | None = None, layers: Sequence[int] | None = None,
+           options: Mapping[str, object] | None = None) -> list[Cell]:
+    """Narrow ``cells`` to ``pairs`` (pair or family names), run them at ``layers`` instead of the suite's depths,
+    and add build ``options`` to every cell.
+
+    Raises
+    ------
+    ValueError
+        When a pair or family is not in the suite, or nothing is left.
+
+    Examples
+    --------
+    >>> cells = select(suite("kchains", models=["egnn"]), layers=[3], options={"hidden": 8})
+    >>> [(c.pair, c.layers, c.variant) for c in cells]
+    [('kchains-4', 3, 'egnn hidden=8')]
+    """
+    if pairs:
+        families = {p: pair_of(p).family for p in {c.pair for c in cells}}
+        unknown = sorted(set(pairs) - set(families) - set(families.values()))
+        if unknown:
+            raise ValueError(f"pairs {unknown} are not in this suite. Fix: some of {sorted(families)} or of the "
+                             f"families {sorted(set(families.values()))}.")
+        cells = [c for c in cells if c.pair in pairs or families[c.pair] in pairs]
+    if layers:
+        cells = list({replace(c, layers=depth): None for c in cells for depth in layers})
+    if options:
+        extra = tuple((k, frozen(v)) for k, v in options.items())
+        cells = [replace(c, options=tuple(sorted({**dict(c.options), **dict(extra)}.items()))) for c in cells]
+    if not cells:
+        raise ValueError("no cells left to run. Fix: choose pairs and layers that the suite has.")
+    return sorted(cells, key=lambda c: c.key)

@@ -201,8 +201,9 @@ class Profile:
     """Where a model sits in the GWL hierarchy, depth by depth, from its verdicts on the library.
 
     ``levels[L] = (reaches, bounded_by)``: the strongest test whose every separation at depth ``L`` the model
-    reproduces, and the weakest test that separates everything the model separates (None when the model separates
-    something GWL cannot). ``broken`` lists what no geometric GNN may separate: isomorphic controls, or pairs
+    reproduces, and the weakest test no weaker than that one which separates everything the model separates (None
+    when the model separates something GWL cannot). Tests that separate the same library pairs at a depth are
+    indistinguishable there. ``broken`` lists what no geometric GNN may separate: isomorphic controls, or pairs
     beyond GWL.
     """
 
@@ -281,7 +282,9 @@ def expressivity_profile(model: object, *, config: Mapping[str, object] | None =
                 reach = test
             if bound is None and seen <= separated_by_test:
                 bound = test
-        levels[depth] = (reach, bound)
+        # Tests that separate the same library pairs cannot be told apart here: report the bound no weaker than
+        # what the model reaches (true, since stronger tests refine weaker ones).
+        levels[depth] = (reach, None if bound is None else TESTS[max(TESTS.index(bound), TESTS.index(reach))])
     broken = [f"separates the isomorphic control {c.pair} at {c.layers} layers (not invariant)" for c in cells
               if c.control and c.verdict == "separates"]
     return Profile(model_name(spec), group, tuple(cells), levels, tuple(broken))
