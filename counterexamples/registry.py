@@ -86,7 +86,8 @@ def load(name: str, **params: object) -> Pair:
         try:
             return _make(head, {first.name: converter(value)})
         except ValueError as err:
-            raise ValueError(f"cannot load {name!r}: {err}") from err
+            raise ValueError(f"cannot load {name!r}: {err}. Fix: `dojo list --family {head}` prints its pairs.") \
+                from err
     raise ValueError(f"unknown pair {name!r}. Fix: one of {names()} or a family in {families()} with parameters.")
 
 

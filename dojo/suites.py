@@ -66,7 +66,8 @@ class Cell:
     @property
     def variant(self) -> str:
         """The model with its suite-set knobs, e.g. ``"tfn ℓ=3"``: a row of the table."""
-        return " ".join([self.model, *(f"{KNOB_LABELS.get(k, k)}={v}" for k, v in self.options)])
+        text = lambda v: json.dumps(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
+        return " ".join([self.model, *(f"{KNOB_LABELS.get(k, k)}={text(v)}" for k, v in self.options)])
 
     @property
     def key(self) -> str:

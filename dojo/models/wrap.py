@@ -111,8 +111,15 @@ class Wrapped(GeometricModel):
         super().__init__(in_dim, out_dim, equivariant_pred)
         self.net = net
         self.spec = spec
-        with torch.no_grad():
-            width = self._raw(_probe_graph(next(iter(net.parameters()), torch.empty(0)).dtype)).shape[1]
+        try:
+            with torch.no_grad():
+                width = self._raw(_probe_graph(next(iter(net.parameters()), torch.empty(0)).dtype)).shape[1]
+        except ValueError:
+            raise
+        except Exception as err:  # noqa: BLE001  (any failure here is the user's model meeting the contract)
+            raise ValueError(f"{spec.name} failed on a probe graph (two nodes, one edge) with {type(err).__name__}: "
+                             f"{err}. Fix: its forward (or wrap's embed) must take a PyG Batch with z, pos, "
+                             "edge_index and batch and return [num_graphs, D].") from err
         irreps = spec.irreps if spec.irreps is not None else o3.Irreps(f"{width}x0e")
         if irreps.dim != width:
             raise ValueError(f"{spec.name}: declared irreps {irreps} have dimension {irreps.dim} but the model's "
@@ -182,6 +189,7 @@ class UserModel:
     body_order: int | None
     name: str
     reference: str
+    depth: str = "num_layers"
 
     @property
     def is_instance(self) -> bool:
@@ -205,7 +213,7 @@ class UserModel:
         """The declared contract, as JSON-ready values (part of a result's identity)."""
         return {"class": _qualname(self.source), "irreps": None if self.irreps is None else str(self.irreps),
                 "group": self.group, "bound": self.bound, "body_order": self.body_order,
-                "embed": None if self.embed is None else _qualname(self.embed)}
+                "embed": None if self.embed is None else _qualname(self.embed), "depth": self.depth}
 
     def parameters_of(self) -> list[str]:
         """The options a class or factory accepts (``["**"]`` when it takes any keyword)."""
@@ -240,11 +248,15 @@ class UserModel:
         return net
 
     def _build(self, in_dim: int, config: Mapping[str, object]) -> nn.Module:
+        config = dict(config)
+        if "num_layers" in config and self.depth != "num_layers":
+            config[self.depth] = config.pop("num_layers")
         accepted = self.parameters_of()
         unknown = sorted(set(config) - set(accepted)) if "**" not in accepted else []
-        if "num_layers" in unknown:
-            raise ValueError(f"{self.name} takes no num_layers, but the dojo varies the depth through it. "
-                             f"Fix: give {self.name} a num_layers parameter (it accepts {accepted}).")
+        if self.depth in unknown:
+            raise ValueError(f"{self.name} takes no {self.depth}, but the dojo varies the depth through it. Fix: "
+                             f"name its depth parameter, e.g. wrap(..., depth='num_interactions') (it accepts "
+                             f"{accepted}), or give it a num_layers parameter.")
         if unknown:
             raise ValueError(f"{self.name}: unknown options {unknown}. Fix: use some of {accepted}.")
         kwargs = {"in_dim": in_dim} if "in_dim" in accepted else {}
@@ -258,7 +270,7 @@ def _replace(spec: UserModel, **changes: object) -> UserModel:
 
 def wrap(model: object, *, embed: Embed | str | None = None, irreps: str | o3.Irreps | None = None,
          group: str = "O(3)", bound: str | None = None, body_order: int | None = None, name: str | None = None,
-         reference: str = "") -> UserModel:
+         reference: str = "", depth: str = "num_layers") -> UserModel:
     """Make any model usable by the dojo's protocols, tables, profile and pytest plugin.
 
     Parameters
@@ -281,6 +293,9 @@ def wrap(model: object, *, embed: Embed | str | None = None, irreps: str | o3.Ir
         Body order of one layer: after one layer its readout is bounded by IGWL_(body_order) at iteration 1.
     name, reference : str, optional
         Display name (default: the class's) and the paper.
+    depth : str
+        The parameter through which the class or factory takes its number of layers (``"num_interactions"`` for
+        PyG's SchNet, ``"num_blocks"`` for DimeNet++); the dojo always speaks of ``num_layers``.
 
     Returns
     -------
@@ -332,7 +347,7 @@ def wrap(model: object, *, embed: Embed | str | None = None, irreps: str | o3.Ir
             from err
     display = name or (model.__name__ if inspect.isclass(model) or inspect.isfunction(model) else type(model).__name__)
     return UserModel(source=model, embed=embed, irreps=parsed, group=group, bound=bound, body_order=body_order,
-                     name=display, reference=reference)
+                     name=display, reference=reference, depth=depth)
 
 
 def _import(path: str) -> object:
