@@ -57,7 +57,8 @@ _PROFILE = pytest.StashKey["Profile"]()
 #: The items of the standard suite, in the order they run, and what each checks.
 CHECKS = {
     "invariance": "the embedding ignores rigid motions and node permutations (float64)",
-    "profile": "the expressivity profile on the library separates no isomorphic control and nothing beyond GWL",
+    "profile": "the expressivity profile on the library is not vacuous (all degenerate) and separates no "
+               "isomorphic control and nothing beyond GWL",
     "theory": "no cell of the profile breaks the model's declared bound (skipped without one)",
 }
 
@@ -213,6 +214,13 @@ def _check_profile(config: pytest.Config) -> None:
             + "\n  hint: no geometric GNN separates isomorphic graphs or goes beyond GWL; the usual causes are "
               "reading absolute positions or node order (see dojo[invariance]), or building its own "
               "neighbourhoods instead of reading batch.edge_index.")
+    if profile.cells and all(c.verdict == "degenerate" for c in profile.cells):
+        raise AssertionError(
+            f"the expressivity profile of {profile.model} ({profile.group}) shows nothing: all "
+            f"{len(profile.cells)} verdicts are degenerate, so its summary ({'; '.join(profile.summary())}) "
+            "is vacuous.\n  hint: either its embedding is zero or constant (e.g. a zero output initialiser: "
+            "initialise the output layers with non-zero weights), or it changes more when a graph is moved than "
+            "between the pair's two graphs (not invariant: see dojo[invariance]).")
 
 
 def _check_theory(config: pytest.Config) -> None:
@@ -260,7 +268,7 @@ class DojoItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"{self.name}: {CHECKS[self.check]}"
+        return self.path, None, self.name
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection, so that `-k "not profile"` leaves an item out
