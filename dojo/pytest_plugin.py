@@ -1,12 +1,12 @@
-"""The dojo's pytest plugin (entry point ``pytest11``: active wherever the dojo is installed; ``-p no:dojo`` turns it off).
+"""The dojo's pytest plugin: active wherever the dojo is installed (entry point ``pytest11``), off with ``-p no:dojo``.
 
 Three uses.
 
 1. The standard suite, without writing a test: ``pytest --dojo-model=mypkg.models:Factory`` (or a zoo key such as
    ``schnet``, or an entry point of the ``dojo.models`` group) adds the items ``dojo[invariance]``, ``dojo[profile]``
-   and ``dojo[theory]`` and prints the expressivity profile at the end; ``--dojo-set hidden=8`` (repeatable, JSON
-   values) configures the model, ``--dojo-inits 2`` sets the initialisations per verdict (default 3), and
-   ``-k "not profile"`` leaves an item out.
+   and ``dojo[theory]`` (node ids ``::dojo::invariance`` and so on) and prints the expressivity profile at the end;
+   ``--dojo-set hidden=8`` (repeatable, JSON values) configures the model, ``--dojo-inits 2`` sets the
+   initialisations per verdict (default 3), and ``-k "not profile"`` leaves an item out.
 
 2. A marker on an ordinary test checks the model of the ``dojo_model`` fixture on a pair before the test body runs::
 
@@ -40,15 +40,18 @@ import inspect
 import json
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
+
     from counterexamples.pair import Pair
     from dojo.testing import Profile
 
-__all__ = ["DojoItem", "dojo_model", "dojo_pairs"]
+__all__ = ["DojoItem", "DojoSuite", "dojo_model", "dojo_pairs"]
 
 _CONFIG = pytest.StashKey[dict[str, Any]]()
 _MODEL = pytest.StashKey[object]()
@@ -147,6 +150,11 @@ def cli_model(config: pytest.Config) -> object | None:
         from dojo.models import resolve
 
         if ":" in spec:
+            module = spec.partition(":")[0]
+            if not all(part.isidentifier() for part in module.split(".")):
+                raise ValueError(f"--dojo-model={spec}: {module!r} is not a module name. Fix: name the module as "
+                                 "Python imports it, 'package.module:ClassOrFactory' (not a file path), with its "
+                                 "folder the working directory or on PYTHONPATH.")
             _make_importable(spec, config)
         config.stash[_MODEL] = resolve(spec)
     return config.stash[_MODEL]
@@ -161,7 +169,11 @@ def dojo_model(request: pytest.FixtureRequest) -> object:
     try:
         model = cli_model(request.config)
     except ValueError as err:
-        pytest.fail(f"--dojo-model: {err}", pytrace=False)
+        problem = f"--dojo-model: {err}"
+    else:
+        problem = None
+    if problem is not None:  # failed outside the except block: no "during handling of the above exception"
+        pytest.fail(problem, pytrace=False)
     if model is None and request.node.get_closest_marker("dojo") is None:
         pytest.fail(NO_MODEL, pytrace=False)
     return model  # None for a marked test: its check fails in the call phase, as a failure rather than an error
@@ -205,12 +217,10 @@ def _check_invariance(config: pytest.Config) -> None:
 
 def _check_profile(config: pytest.Config) -> None:
     profile = profile_of(config)
-    beyond = [f"at {depth} layer{'s' if depth > 1 else ''} it separates a pair that GWL cannot separate within "
-              f"that depth" for depth, (_, bound) in sorted(profile.levels.items()) if bound is None]
-    if profile.broken or beyond:
+    if profile.broken:
         raise AssertionError(
             f"the expressivity profile of {profile.model} ({profile.group}) is broken:\n  "
-            + "\n  ".join([*profile.broken, *beyond]) + "\n  summary: " + "; ".join(profile.summary())
+            + "\n  ".join(profile.broken) + "\n  summary: " + "; ".join(profile.summary())
             + "\n  hint: no geometric GNN separates isomorphic graphs or goes beyond GWL; the usual causes are "
               "reading absolute positions or node order (see dojo[invariance]), or building its own "
               "neighbourhoods instead of reading batch.edge_index.")
@@ -236,8 +246,7 @@ def _check_theory(config: pytest.Config) -> None:
     if info.bounded_by is None:
         pytest.skip(f"no declared bound: {model_name(model)} declares no bounding test (wrap(model, "
                     "bound='igwl-2', ...) declares one)")
-    profile = assert_matches_theory(model, config=_model_config(config), inits=config.getoption("dojo_inits"))
-    config.stash.setdefault(_PROFILE, profile)
+    assert_matches_theory(model, config=_model_config(config), profile=profile_of(config))
 
 
 _RUNNERS: dict[str, Callable[[pytest.Config], None]] = {
@@ -252,7 +261,7 @@ def _message_only(config: pytest.Config, error: BaseException) -> bool:
 
 
 class DojoItem(pytest.Item):
-    """One check of the standard suite on the ``--dojo-model`` model (``dojo[invariance]`` and so on)."""
+    """One check of the standard suite on the ``--dojo-model`` model, shown as ``dojo[invariance]`` and so on."""
 
     def __init__(self, *, check: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -262,13 +271,22 @@ class DojoItem(pytest.Item):
         _RUNNERS[self.check](self.config)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: Any = None) -> Any:
+                     style: Any = None) -> str | TerminalRepr:
         if _message_only(self.config, excinfo.value):
             return str(excinfo.value)
+        if not self.config.getoption("fulltrace", False):  # from runtest on, not pytest's and pluggy's frames
+            excinfo.traceback = excinfo.traceback.cut(path=Path(__file__)).filter(excinfo)
         return super().repr_failure(excinfo, style)
 
-    def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, self.name
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"dojo[{self.check}]"
+
+
+class DojoSuite(pytest.Collector):
+    """The standard suite (node id ``::dojo``): one :class:`DojoItem` per entry of :data:`CHECKS`."""
+
+    def collect(self) -> list[DojoItem]:
+        return [DojoItem.from_parent(self, name=check, check=check) for check in CHECKS]
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection, so that `-k "not profile"` leaves an item out
@@ -278,7 +296,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if item.get_closest_marker("dojo") is not None and names is not None and "dojo_model" not in names:
             names.append("dojo_model")
     if config.getoption("dojo_model") is not None:
-        items.extend(DojoItem.from_parent(session, name=f"dojo[{check}]", check=check) for check in CHECKS)
+        # Collected like any collector (collect reports, pytest_itemcollected), so counts and -k/-m see the items.
+        items.extend(session.genitems(DojoSuite.from_parent(session, name="dojo")))
 
 
 # --- the marker ---------------------------------------------------------------------------------------------------
@@ -327,8 +346,9 @@ def check_marker(item: pytest.Item, mark: pytest.Mark) -> None:
     from dojo import testing
 
     check = testing.assert_separates if args["expect"] == "separates" else testing.assert_blind
-    check(model, args["pair"], layers=args["layers"], config={**_model_config(item.config), **(args["config"] or {})},
-          inits=item.config.getoption("dojo_inits") if args["inits"] is None else args["inits"])
+    config = {**_model_config(item.config), **(args["config"] or {})}
+    inits = item.config.getoption("dojo_inits") if args["inits"] is None else args["inits"]
+    check(model, args["pair"], layers=args["layers"], config=config, inits=inits)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -342,10 +362,15 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     except (AssertionError, ValueError) as err:
         if not _message_only(item.config, err):
             raise
-        pytest.fail(str(err), pytrace=False)
+        problem = str(err)
+    else:
+        return
+    pytest.fail(problem, pytrace=False)  # outside the except block: no "during handling of the above exception"
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int | pytest.ExitCode,
+                            config: pytest.Config) -> None:
+    """The profile, when an item measured it, under the header "dojo expressivity profile"."""
     profile = config.stash.get(_PROFILE, None)
     if profile is None:
         return

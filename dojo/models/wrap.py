@@ -22,7 +22,7 @@ import importlib
 import inspect
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 
 import torch
@@ -228,7 +228,7 @@ class UserModel:
                              "Fix: make the factory return the model (an nn.Module).")
         if isinstance(net, GeometricModel) and self.embed is None:
             embed: Embed | None = type(net).embed
-            spec = self if self.irreps is not None else _replace(self, irreps=net.embed_irreps, embed=embed)
+            spec = self if self.irreps is not None else replace(self, irreps=net.embed_irreps, embed=embed)
         elif self.embed is None and takes_z_pos_batch(net):
             net, spec = PyGAdapter(net), self
         else:
@@ -261,11 +261,6 @@ class UserModel:
             raise ValueError(f"{self.name}: unknown options {unknown}. Fix: use some of {accepted}.")
         kwargs = {"in_dim": in_dim} if "in_dim" in accepted else {}
         return self.source(**kwargs, **config)
-
-
-def _replace(spec: UserModel, **changes: object) -> UserModel:
-    fields = {k: getattr(spec, k) for k in spec.__dataclass_fields__}
-    return UserModel(**{**fields, **changes})
 
 
 def wrap(model: object, *, embed: Embed | str | None = None, irreps: str | o3.Irreps | None = None,
@@ -354,7 +349,7 @@ def _import(path: str) -> object:
     module_name, _, attr = path.partition(":")
     try:
         obj: object = importlib.import_module(module_name)
-    except ImportError as err:
+    except (ImportError, TypeError) as err:  # TypeError: a relative name such as ".models"
         raise ValueError(f"cannot import {module_name!r} for model {path!r} ({err}). Fix: check the module path, "
                          "and that its package is installed (pip install -e .) or on PYTHONPATH.") from err
     for part in attr.split("."):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 
 import torch
@@ -23,7 +23,7 @@ __all__ = ["ModelSpec", "as_pair", "pair_graphs", "pair_options", "build", "untr
 
 #: A model: a zoo key (``"schnet"``), ``"pkg.module:Name"``, an entry point of the ``dojo.models`` group, a class,
 #: factory or ``nn.Module`` (see :func:`dojo.models.wrap`), or a :class:`~dojo.models.wrap.UserModel`.
-ModelSpec = object
+ModelSpec = str | Callable[..., object] | nn.Module
 
 
 def as_pair(pair: Pair | str) -> Pair:

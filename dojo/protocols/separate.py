@@ -41,6 +41,7 @@ import warnings
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from e3nn import o3
@@ -53,7 +54,7 @@ from dojo.models.wrap import UserModel, resolve
 from dojo.protocols.common import ModelSpec, as_pair, float64_default, init_count, pair_graphs, pair_options, untrained
 from dojo.transforms import permute, random_rotation, rigid_motion
 
-__all__ = ["THRESHOLD", "FLOOR", "NOISY", "Separation", "separate", "embedding_distances", "unrotate", "is_constant"]
+__all__ = ["THRESHOLD", "FLOOR", "NOISY", "Separation", "Distances", "separate", "embedding_distances", "unrotate"]
 
 #: An initialisation separates the pair when the smallest gap between the graphs exceeds this many spreads.
 THRESHOLD = 10.0
@@ -84,8 +85,8 @@ class Separation:
     inits, copies : int
         Initialisations, and moved copies of each graph per initialisation.
     degenerate : int
-        Initialisations whose embedding was zero or constant (the same for the pair and for unrelated probe
-        graphs): they say nothing about what the model can see, and never count as blind.
+        Initialisations whose embedding was zero or constant (the same, to round-off, for the pair and for
+        unrelated probe graphs): they say nothing about what the model can see, and never count as blind.
     notes : tuple of str
         What the run could not do as asked (an instance used once, say).
     """
@@ -145,13 +146,34 @@ def _embed(model: GeometricModel, graphs: list[Data]) -> Tensor:
         return model.embed(Batch.from_data_list(graphs)).double()
 
 
-def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, shared_rotation: bool,
-                        generator: torch.Generator) -> tuple[float, float, float]:
-    """Embed ``copies`` moved copies of ``a`` and of ``b`` in one batch; return ``(gap, within, scale)``.
+class Distances(NamedTuple):
+    """What :func:`embedding_distances` measured (distances in the original frame)."""
 
-    ``gap`` is the smallest distance between a copy of ``a`` and one of ``b``, ``within`` the largest distance
-    between two copies of the same graph, ``scale`` the largest embedding norm; every embedding is first brought
-    back to the original frame. With ``shared_rotation`` copy ``r`` of both graphs is rotated alike.
+    gap: float       #: smallest distance between a copy of ``a`` and a copy of ``b``
+    within: float    #: largest distance between two copies of the same graph
+    scale: float     #: largest embedding norm
+    span: float      #: largest distance between any two embeddings, probe graphs included (0: constant)
+
+
+def _probes(graph: Data) -> list[Data]:
+    """Graphs unrelated to the pair: ``graph`` shrunk to 0.7 (within any cutoff it met), and ``graph`` without its
+    last node. A model that embeds these like the pair has a zero or constant embedding."""
+    shrunk = graph.clone()
+    shrunk.pos = 0.7 * graph.pos
+    out = [shrunk]
+    if graph.num_nodes > 1:
+        last = graph.num_nodes - 1
+        keep = (graph.edge_index != last).all(0)
+        out.append(Data(z=graph.z[:last], pos=graph.pos[:last], edge_index=graph.edge_index[:, keep]))
+    return out
+
+
+def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, shared_rotation: bool,
+                        generator: torch.Generator) -> Distances:
+    """Embed ``copies`` moved copies of ``a`` and of ``b``, and probe graphs made from ``a``, in one batch.
+
+    Every embedding is first brought back to the original frame. With ``shared_rotation`` copy ``r`` of both
+    graphs is rotated alike.
     """
     proper = model.info.group == "SO(3)"
 
@@ -161,31 +183,14 @@ def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, sh
 
     rot_a = rotations()
     rot_b = rot_a if shared_rotation else rotations()
-    graphs = _moved_copies(a, rot_a, generator) + _moved_copies(b, rot_b, generator)
-    emb = unrotate(_embed(model, graphs), model.embed_irreps, torch.stack(rot_a + rot_b))
-    emb_a, emb_b = emb[:copies], emb[copies:]
+    probes = _probes(a)
+    graphs = _moved_copies(a, rot_a, generator) + _moved_copies(b, rot_b, generator) + probes
+    identity = [torch.eye(3, dtype=torch.float64)] * len(probes)
+    emb = unrotate(_embed(model, graphs), model.embed_irreps, torch.stack(rot_a + rot_b + identity))
+    emb_a, emb_b = emb[:copies], emb[copies:2 * copies]
     within = max(torch.pdist(emb_a).max().item(), torch.pdist(emb_b).max().item())
-    gap = torch.cdist(emb_a, emb_b).min().item()
-    return gap, within, emb.norm(dim=1).max().item()
-
-
-def _probes(graph: Data) -> list[Data]:
-    """Graphs unrelated to the pair: ``graph`` shrunk to 0.7 (within any cutoff it met), and ``graph`` without its
-    last node."""
-    stretched = graph.clone()
-    stretched.pos = 0.7 * graph.pos
-    out = [stretched]
-    if graph.num_nodes > 1:
-        last = graph.num_nodes - 1
-        keep = (graph.edge_index != last).all(0)
-        out.append(Data(z=graph.z[:last], pos=graph.pos[:last], edge_index=graph.edge_index[:, keep]))
-    return out
-
-
-def is_constant(model: GeometricModel, a: Data, b: Data, spread: float) -> bool:
-    """Whether ``model`` embeds ``a``, ``b`` and unrelated probe graphs all alike (a zero or constant embedding)."""
-    emb = _embed(model, [a, b, *_probes(a)])
-    return bool(torch.cdist(emb, emb).max().item() <= THRESHOLD * spread)
+    return Distances(gap=torch.cdist(emb_a, emb_b).min().item(), within=within, scale=emb.norm(dim=1).max().item(),
+                     span=torch.pdist(emb).max().item())
 
 
 _EDGES_CHECKED: weakref.WeakSet = weakref.WeakSet()
@@ -259,12 +264,12 @@ def separate(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None =
     separated, ratios, gaps, spreads, noises, degenerate = [], [], [], [], [], 0
     for init in range(seed, seed + runs):
         net = untrained(spec, options, init, torch.float64)
-        gap, within, scale = embedding_distances(net, a, b, copies, pair.task == "equivariant", generator)
+        gap, within, scale, span = embedding_distances(net, a, b, copies, pair.task == "equivariant", generator)
         spread = max(within, FLOOR * scale, torch.finfo(torch.float64).tiny)
         norm = max(scale, torch.finfo(torch.float64).tiny)
         separated.append(gap > THRESHOLD * spread)
-        if not separated[-1] and is_constant(net, a, b, spread):
-            degenerate += 1
+        if span <= THRESHOLD * max(FLOOR * scale, torch.finfo(torch.float64).tiny):
+            degenerate += 1   # the pair and unrelated graphs embed alike, to round-off: a zero or constant embedding
         elif isinstance(spec, UserModel):
             _check_reads_edges(spec, net, a, spread)
         ratios.append(gap / spread)
