@@ -1,6 +1,6 @@
 """What testing your own model costs: `expressivity_profile` per model, and the pytest plugin's import overhead.
 
-Run: .venv/bin/python benchmarks/profile.py [--models schnet painn mace] [--inits 3] [--repeat 5]
+Run: .venv/bin/python benchmarks/profiles.py [--models schnet painn mace] [--inits 3] [--repeat 5]
 Prints, per model at its zoo defaults, the seconds of one profile over the default library (every invariant-task
 pair at one layer and at GWL's depth, ``--inits`` initialisations each; target < 30 s), and the wall time of
 ``pytest --collect-only`` in an empty folder with the dojo plugin and with ``-p no:dojo`` (median of
