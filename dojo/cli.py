@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,8 +28,9 @@ Commands:
   table   a discriminability table: models against pairs, with the bounding tests' verdicts beside them
   profile where a model (yours or the zoo's) sits in the GWL hierarchy, from its verdicts on the library
 
-A model is a zoo key, 'package.module:ClassOrFactory' (your own; see dojo.models.wrap), or the name of an entry
-point of the 'dojo.models' group that an installed package declares.
+A model is a zoo key, 'package.module:ClassOrFactory' (your own, importable from the current directory or
+installed; see dojo.models.wrap), or the name of an entry point of the 'dojo.models' group that an installed
+package declares.
 """
 
 
@@ -218,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dojo`` console script."""
+    if os.getcwd() not in sys.path:  # as `python -m` and uvicorn do: `--model mylab.models:Net` from the repo root
+        sys.path.insert(0, os.getcwd())
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

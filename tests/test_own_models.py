@@ -292,3 +292,18 @@ def test_cli_profile_prints_the_hierarchy(mylab, capsys):
     assert main(["profile", "mylab:Net", "--pairs", "bodyorder-2", "kchains-4", "--inits", "1", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "at 1 layer: reaches igwl-2, bounded by igwl-2" in out
+
+
+def test_an_installed_package_adds_its_models_through_the_entry_point_group(tmp_path, monkeypatch, capsys):
+    (tmp_path / "mylab_ep.py").write_text("from dojo.models import wrap\nfrom tests.test_own_models import Distances\n"
+                                          "Net = wrap(Distances, bound='igwl-2')\n")
+    info = tmp_path / "mylab_ep-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mylab-ep\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[dojo.models]\nmynet = mylab_ep:Net\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert isinstance(resolve("mynet"), UserModel) and resolve("mynet").info.bounded_by == "igwl-2"
+    assert main(["table", "kchains", "--model", "mynet", "--layers", "3", "--seeds", "1", "--quiet"]) == 0
+    assert "| mynet" in capsys.readouterr().out
+    sys.modules.pop("mylab_ep", None)
