@@ -25,7 +25,7 @@ from counterexamples.pair import Pair
 from dojo import gwl
 from dojo.formatting import markdown
 from dojo.models.base import ModelInfo
-from dojo.models.wrap import resolve
+from dojo.models.wrap import UserModel, resolve
 from dojo.protocols import Separation, separate
 from dojo.protocols.common import as_pair, build, pair_graphs, pair_options
 from dojo.protocols.separate import NOISY, unrotate
@@ -66,11 +66,22 @@ def _theory_lines(pair: Pair, group: str, layers: int) -> str:
 
 def _info(spec: object, config: Mapping[str, object] | None, pair: Pair, seed: int) -> ModelInfo:
     """The metadata of ``spec`` as configured (built at one layer for the pair's options)."""
-    return build(spec, {**(config or {}), "num_layers": 1, **pair_options(pair)}, seed, torch.float64).info
+    return build(spec, {**_at(spec, 1, config, explicit=False), **pair_options(pair)}, seed, torch.float64).info
 
 
 def _layers(pair: Pair, layers: int | None) -> int:
     return default_depth(pair) if layers is None else layers
+
+
+def _fixed(spec: object) -> bool:
+    """Whether ``spec`` is an instance, whose depth the dojo cannot choose."""
+    return isinstance(spec, UserModel) and spec.is_instance
+
+
+def _at(spec: object, depth: int, config: Mapping[str, object] | None, explicit: bool = True) -> dict[str, object]:
+    """``config`` at ``depth``; an instance keeps its own depth unless one was asked for explicitly (then it must
+    match, or building it raises)."""
+    return {**({"num_layers": depth} if explicit or not _fixed(spec) else {}), **(config or {})}
 
 
 def _check(model: object, pair: Pair | str, layers: int | None, config: Mapping[str, object] | None, inits: int,
@@ -78,7 +89,7 @@ def _check(model: object, pair: Pair | str, layers: int | None, config: Mapping[
     pair = as_pair(pair)
     depth = _layers(pair, layers)
     spec = resolve(model)
-    result = separate(pair, spec, {"num_layers": depth, **(config or {})}, inits=inits, seed=seed)
+    result = separate(pair, spec, _at(spec, depth, config, layers is not None), inits=inits, seed=seed)
     if result.verdict == expect:
         return result
     group = _info(spec, config, pair, seed).group
@@ -95,7 +106,8 @@ def _check(model: object, pair: Pair | str, layers: int | None, config: Mapping[
                 "and whether it builds its own neighbourhoods or reads node order.")
     raise AssertionError(
         f"expected {model_name(spec)} to be {'able to separate' if expect == 'separates' else 'blind to'} "
-        f"{pair.name} at {depth} layers, but it is {result.verdict}.\n"
+        f"{pair.name} at {depth if layers is not None or not _fixed(spec) else 'its own'} layers, but it is "
+        f"{result.verdict}.\n"
         f"  pair: {pair.description}\n{_theory_lines(pair, group, depth)}\n"
         f"  measured: {round(result.fraction * result.inits)}/{result.inits} initialisations separated; gap "
         f"{result.gap:.2e}, spread {result.spread:.2e}, margin {result.margin:.2e} (separating needs > 10)"
@@ -129,7 +141,7 @@ def _motion_errors(model: object, config: Mapping[str, object] | None, pairs: Se
     generator = torch.Generator().manual_seed(seed)
     errors = []
     for pair in chosen:
-        options = {"num_layers": default_depth(pair), **(config or {}), **pair_options(pair)}
+        options = {**_at(model, default_depth(pair), config, explicit=False), **pair_options(pair)}
         if equivariant:
             options["equivariant_pred"] = True
         net = build(model, options, seed, dtype).eval()
@@ -258,6 +270,9 @@ def expressivity_profile(model: object, *, config: Mapping[str, object] | None =
     from tqdm import tqdm
 
     spec = resolve(model)
+    if _fixed(spec):
+        raise ValueError(f"{model_name(spec)} is an instance: its depth is fixed, but a profile runs every pair at "
+                         "one layer and at GWL's depth. Fix: pass its class or a factory taking num_layers.")
     chosen = [as_pair(p) for p in (pairs or counterexamples.pairs())]
     chosen = [p for p in chosen if p.task == "invariant"]
     jobs = sorted({(p.name, depth) for p in chosen for depth in (1, default_depth(p))}, key=lambda j: (j[1], j[0]))
@@ -307,11 +322,11 @@ def assert_matches_theory(model: object, *, config: Mapping[str, object] | None 
     from dojo.tables import bound_at, separates_within
 
     spec = resolve(model)
-    profile = profile or expressivity_profile(spec, config=config, pairs=pairs, inits=inits, seed=seed)
     info = _info(spec, config, as_pair((pairs or counterexamples.pairs())[0]), seed)
     if info.bounded_by is None:
         raise ValueError(f"{model_name(spec)} declares no bounding test, so there is no theory to match. Fix: "
                          "wrap(model, bound='igwl' or 'gwl', ...), or use expressivity_profile to place it.")
+    profile = profile or expressivity_profile(spec, config=config, pairs=pairs, inits=inits, seed=seed)
     declared = {"bounded_by": info.bounded_by, "layer_bound": info.layer_bound, "group": info.group}
     wrong = []
     for cell in profile.cells:

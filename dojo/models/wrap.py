@@ -239,9 +239,10 @@ class UserModel:
         depth = config.get("num_layers")
         have = getattr(self.source, "num_layers", None)
         if set(config) - {"num_layers"} or (depth is not None and depth != have):
-            raise ValueError(f"{self.name} is an instance: its depth and options are fixed, so the dojo cannot build "
-                             f"it with {dict(config)}. Fix: pass its class or a factory taking num_layers "
-                             f"(wrap({type(self.source).__name__}, ...)), or drop the options.")
+            raise ValueError(f"{self.name} is an instance: its depth ({have if have is not None else 'unknown'}) and "
+                             f"options are fixed, so the dojo cannot build it with {dict(config)}. Fix: pass its "
+                             f"class or a factory taking num_layers (wrap({type(self.source).__name__}, ...)), or "
+                             "drop the options.")
         net = copy.deepcopy(self.source)
         if self.reinitialisable:
             _reset(net)
@@ -260,6 +261,8 @@ class UserModel:
         if unknown:
             raise ValueError(f"{self.name}: unknown options {unknown}. Fix: use some of {accepted}.")
         kwargs = {"in_dim": in_dim} if "in_dim" in accepted else {}
+        if inspect.isclass(self.source) and issubclass(self.source, GeometricModel):
+            kwargs["out_dim"] = 2  # a zoo class re-declared through wrap: its own head is not used
         return self.source(**kwargs, **config)
 
 
