@@ -116,8 +116,8 @@ def _cmd_gwl(args: argparse.Namespace) -> int:
     from dojo.gwl import distinguish
 
     group = {"O3": "O(3)", "SO3": "SO(3)"}.get(args.group, args.group)
-    chosen = [p for name in args.names for p in (counterexamples.pairs(name) if name in FAMILIES else
-                                                 [counterexamples.load(name)])] if args.names else counterexamples.pairs()
+    chosen = [p for name in args.names for p in (counterexamples.pairs(name) if name in FAMILIES
+                                                 else [counterexamples.load(name)])] or counterexamples.pairs()
     rows = []
     for pair in chosen:
         cells = []

@@ -3,8 +3,9 @@
 Every finished cell is appended to a JSONL log at once (flushed and fsynced), so an interrupted run loses at most
 the cells in flight; a rerun with the same log skips every cell whose key (cell, protocol and settings) it finds
 there. A cell's key holds the hash of its model's identity (class, source, config, version), so a log never
-hands back cells of another model registered under the same name. Each cell seeds its own models and motions and runs on one thread, so its numbers do not depend on
-``jobs`` or on the order cells finish in; the log records wall-clock seconds, which the tables leave out.
+hands back cells of another model registered under the same name. Each cell seeds its own models and motions and
+runs on one thread, so its numbers do not depend on ``jobs`` or on the order cells finish in; the log records
+wall-clock seconds, which the tables leave out.
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ model's depth: on an invariant-task pair the test separates when its first separ
 number of layers; at one layer the sharper bound of one layer's body order (``layer_bound``: IGWL_(k) at
 iteration 1) applies too, and the cell's theory is the sharper of the two. On an equivariant-task pair
 (orientation) a model of tensor order L sees the orientation when the pair's orientation order is at most L. A
-model that declares no bound gets "no theory" and is never flagged. The iterations and orientation orders come from ``dojo.gwl`` (float64
-views of the pair).
+model that declares no bound gets "no theory" and is never flagged. The iterations and orientation orders come
+from ``dojo.gwl`` (float64 views of the pair).
 
 A cell whose embedding was zero or constant (``degenerate``) says nothing and shows ``deg``. A cell is flagged
-when it contradicts theory: ``!`` when the model separates what its bounding test cannot at
-that depth (a bug in the model or a wrong claim: an upper bound was broken), ``~`` when it fails where its
-bounding test separates (the model stays below its bound: weak, not wrong, but worth a look).
+when it contradicts theory: ``!`` when the model separates what its bound cannot at that depth (a bug in the model
+or a wrong claim: an upper bound was broken), ``~`` when it fails where its bound separates (the model stays below
+what theory allows at that depth: weak, not wrong, but worth a look).
 
 The CSV and JSON are deterministic: rows sorted by cell key, floats formatted to fixed significant digits, no
 timings.

@@ -31,7 +31,8 @@ class Distances(nn.Module):
     def forward(self, batch):
         j, i = batch.edge_index
         d = (batch.pos[i] - batch.pos[j]).norm(dim=-1, keepdim=True)
-        h = torch.zeros(batch.num_nodes, self.edge.out_features, dtype=d.dtype).index_add(0, i, torch.tanh(self.edge(d)))
+        h = torch.zeros(batch.num_nodes, self.edge.out_features, dtype=d.dtype)
+        h = h.index_add(0, i, torch.tanh(self.edge(d)))
         for layer in self.layers:
             h = torch.tanh(layer(h))
         return global_add_pool(h, batch.batch)

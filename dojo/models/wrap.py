@@ -204,7 +204,7 @@ class UserModel:
     def info(self) -> ModelInfo:
         """The metadata the tables compare against (what was declared; the rest left open)."""
         vector = self.irreps is not None and any(ir.l > 0 for _, ir in self.irreps)
-        layer = f"igwl-{self.body_order}" if self.body_order is not None and f"igwl-{self.body_order}" in TESTS else None
+        layer = f"igwl-{self.body_order}" if f"igwl-{self.body_order}" in TESTS else None
         return ModelInfo(name=self.name, kind="equivariant" if vector else "invariant", body_order=self.body_order,
                          tensor_order=self.irreps.lmax if vector else 0, group=self.group, bounded_by=self.bound,
                          reference=self.reference, layer_bound=layer)
