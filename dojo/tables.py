@@ -214,7 +214,8 @@ def _grid(records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
         info = next(iter(cells.values()))["info"]
         bound = "no theory" if info["bounded_by"] is None else f"{info['bounded_by']} {info['group']}" + (
             f" ℓ≤{info['tensor_order']}" if info["kind"] == "equivariant" else "")
-        if info["bounded_by"] is not None and info.get("layer_bound") and any(r["layers"] == 1 for r in cells.values()):
+        if info["bounded_by"] is not None and info.get("layer_bound") and any(
+                r["layers"] == 1 and pair_of(r["pair"]).task == "invariant" for r in cells.values()):
             bound += f"; L=1: {info['layer_bound']}"
         table.append([variant, bound, *(_cell_text(cells[c]) if c in cells else "—" for c in columns)])
     if len(columns) > len(table):  # many pairs (the `all` suite): one row per pair reads better
