@@ -27,6 +27,7 @@ Commands:
   gwl     the geometric Weisfeiler-Leman tests on library pairs: the iteration at which each test separates them
   table   a discriminability table: models against pairs, with the bounding tests' verdicts beside them
   profile where a model (yours or the zoo's) sits in the GWL hierarchy, from its verdicts on the library
+  figures every figure of the dojo redrawn from data: pairs, colour refinement, the hierarchy, tables, margins
 
 A model is a zoo key, 'package.module:ClassOrFactory' (your own, importable from the current directory or
 installed; see dojo.models.wrap), or the name of an entry point of the 'dojo.models' group that an installed
@@ -162,6 +163,17 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_figures(args: argparse.Namespace) -> int:
+    from dojo.figures import render_all
+
+    written = render_all(args.out, args.results, args.formats, suites=args.suites or ("all", "kchains", "rotsym"),
+                         families=args.families, models=args.models, seeds=args.seeds, progress=not args.quiet)
+    for path in written:
+        print(path)
+    print(f"\nWritten: {len(written)} files under {args.out} (table results: {args.results}/<suite>-separate.jsonl)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dojo", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -215,6 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inits", type=positive, default=3, help="random initialisations per cell (default 3)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_profile)
+
+    p = sub.add_parser("figures", help="every figure, redrawn from data",
+                       description="Draw every figure of the dojo (library families, colour refinement, the axes of "
+                                   "expressivity, discriminability heatmaps, separation margins) from the library, "
+                                   "the GWL tests and the separate-protocol results of the all, kchains and rotsym "
+                                   "suites; missing results are computed and logged as `dojo table` does.")
+    p.add_argument("--out", default="docs/figures", help="output directory (default: docs/figures)")
+    p.add_argument("--results", default="results",
+                   help="directory of the suites' JSONL logs, read and completed (default: results)")
+    p.add_argument("--formats", nargs="+", choices=("png", "pdf", "svg"), default=["png"], metavar="FORMAT",
+                   help="file formats: png, pdf, svg (default: png)")
+    p.add_argument("--suites", nargs="+", choices=("all", "kchains", "rotsym"), metavar="SUITE",
+                   help="only these suites' figures: all, kchains, rotsym (default: all three)")
+    p.add_argument("--families", nargs="+", choices=FAMILIES, metavar="FAMILY",
+                   help="only these library families' figures (default: every family)")
+    p.add_argument("--models", nargs="+", metavar="MODEL", type=check_model,
+                   help="only these models in the suites (default: every zoo model)")
+    p.add_argument("--seeds", type=positive, help="initialisations per cell (default 5)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_figures)
     return parser
 
 
