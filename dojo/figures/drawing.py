@@ -68,10 +68,9 @@ def _proper_axes(centred: np.ndarray) -> np.ndarray:
 
 def _frame(centred: np.ndarray) -> tuple[np.ndarray, bool]:
     """The rotation (rows: new axes) that views ``centred`` points best, and whether they lie in a plane."""
-    widest = float(np.abs(centred).max()) if centred.size else 1.0
-    axes = _proper_axes(centred if len(centred) >= 3 else np.vstack([centred, np.zeros((3 - len(centred), 3))]))
-    spread = np.linalg.svd(centred, compute_uv=False) if centred.size else np.zeros(1)
-    flat = len(spread) < 3 or spread[2] <= PLANAR * max(float(spread[0]), widest, 1e-300)
+    axes = _proper_axes(centred)
+    spread = np.linalg.svd(centred, compute_uv=False)
+    flat = len(spread) < 3 or spread[2] <= PLANAR * max(float(spread[0]), float(np.abs(centred).max()), 1e-300)
     k = int(np.argmax(np.abs(axes[2])))
     if flat and abs(abs(axes[2][k]) - 1) < 1e-12:  # a coordinate plane: keep its axes, the wider one first
         kept = sorted((i for i in range(3) if i != k), key=lambda i: -np.ptp(centred[:, i]))
@@ -156,6 +155,5 @@ def draw_graph(ax: Axes, points: np.ndarray, edges: Sequence[tuple[int, int]], c
         ax.scatter(*points[idx].T, c=[colours[i] for i in idx], marker=shape, s=size, edgecolors="0.15",
                    linewidths=0.5, zorder=3, **kwargs)
     if labels:
-        offset = 0.0
         for i, p in enumerate(points):
-            ax.text(*(p + offset), f" {i}", fontsize=5, color="0.25", zorder=4, ha="left", va="bottom")
+            ax.text(*p, f" {i}", fontsize=5, color="0.25", zorder=4, ha="left", va="bottom")
