@@ -23,6 +23,7 @@ import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from importlib.metadata import entry_points
 
 import torch
@@ -75,6 +76,12 @@ def _qualname(obj: object) -> str:
 def _source_hash(obj: object) -> str:
     """A hash of the code that builds ``obj`` (its class's or function's source, when Python can find it)."""
     target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
+    return _hash_of(target)
+
+
+@lru_cache(maxsize=256)
+def _hash_of(target: object) -> str:
+    """Cached: a table keys every cell by its model's identity, and reading source files is not free."""
     try:
         text = inspect.getsource(target)
     except (OSError, TypeError):
