@@ -4,3 +4,4 @@ initialisations; a person running a notebook gets the full settings unless they 
 import os
 
 os.environ.setdefault("DOJO_FAST", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # small graphs: a second thread only contends on a 2-core machine
