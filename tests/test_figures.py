@@ -9,7 +9,6 @@ import json
 from collections import Counter
 
 import pytest
-import torch
 from matplotlib.figure import Figure
 
 import counterexamples
@@ -20,14 +19,6 @@ from dojo.figures import (family_figure, heatmap_figure, hierarchy_figure, margi
 from dojo.figures.style import check_formats, freeze
 
 SETTINGS = runner.settings_for("separate", seeds=1)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -88,15 +88,6 @@ KCHAINS = counterexamples.load("kchains", k=4)
 ZOO = models.names()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine torch's thread pool spins and slows small graphs 10x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_distance_model_never_separates_kchains_and_vector_model_does_from_gwl_depth():
     for layers in (2, 3, 4):
         blind = separate(KCHAINS, DistanceNet, {"num_layers": layers}, inits=3)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 import counterexamples
 from counterexamples import GROUPS, TESTS
@@ -14,14 +13,6 @@ from dojo.cli import main
 
 FAST = [m for m in ("schnet", "egnn") if m in models.names()]
 needs_fast = pytest.mark.skipif(len(FAST) < 2, reason="needs schnet and egnn registered")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def record(pair: str, layers: int, separated: bool, bounded_by: str = "gwl", group: str = "O(3)",
