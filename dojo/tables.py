@@ -24,13 +24,14 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 import counterexamples
+from counterexamples import TESTS
 from dojo import gwl
 from dojo import models as zoo
 from dojo.formatting import csv_text, markdown
 from dojo.suites import pair_of
 
 __all__ = ["first_iteration", "orientation_order", "separates_within", "bound_at", "theory", "degenerate", "flag",
-           "rows", "to_markdown", "to_latex", "to_csv", "to_json", "FORMATS", "LEGEND"]
+           "place", "rows", "to_markdown", "to_latex", "to_csv", "to_json", "FORMATS", "LEGEND"]
 
 FLAGS = {"exceeds": "!", "below": "~"}
 LEGEND = ("Cells: separating initialisations out of all (separate) or mean ± std accuracy in % (train); deg: zero "
@@ -85,6 +86,25 @@ def theory(record: dict) -> dict:
         return {"separates": None, "first": None, "bound": None}
     return {"separates": separates_within(record["pair"], bound, info["group"], record["layers"]),
             "first": first_iteration(record["pair"], bound, info["group"]), "bound": bound}
+
+
+def place(seen: set, separated_by: Callable[[str], set]) -> tuple[str, str | None]:
+    """Where verdicts put a model in the GWL hierarchy: ``(reaches, bounded_by)``.
+
+    ``seen`` holds the cells (any hashable) the model separates, ``separated_by(test)`` those the test separates.
+    ``reaches`` is the strongest test whose every separation the model reproduces; ``bounded_by`` the weakest test
+    that separates everything the model separates, reported no weaker than ``reaches`` (tests that separate the
+    same cells cannot be told apart there, and stronger tests refine weaker ones), or None when no test does (the
+    model separates what GWL cannot).
+    """
+    reach, bound = TESTS[0], None
+    for test in TESTS:
+        by_test = separated_by(test)
+        if by_test <= seen:
+            reach = test
+        if bound is None and seen <= by_test:
+            bound = test
+    return reach, None if bound is None else TESTS[max(TESTS.index(bound), TESTS.index(reach))]
 
 
 def degenerate(record: dict) -> bool:

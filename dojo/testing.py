@@ -30,6 +30,7 @@ from dojo.protocols import Separation, separate
 from dojo.protocols.common import as_pair, build, pair_graphs, pair_options
 from dojo.protocols.separate import NOISY, unrotate
 from dojo.suites import default_depth
+from dojo.tables import place
 from dojo.transforms import permute, random_rotation, rigid_motion
 
 __all__ = ["TOLERANCES", "assert_separates", "assert_blind", "assert_invariant", "assert_equivariant",
@@ -49,6 +50,11 @@ def _first(pair: Pair, test: str, group: str) -> int | None:
     if key not in _FIRST:
         _FIRST[key] = gwl.distinguish(pair, test=test, group=group).iteration
     return _FIRST[key]
+
+
+def _within(pair: Pair, test: str, group: str, depth: int) -> bool:
+    first = _first(pair, test, group)
+    return first is not None and first <= depth
 
 
 def _theory_lines(pair: Pair, group: str, layers: int) -> str:
@@ -248,11 +254,7 @@ class Profile:
 
 
 def _weakest(pair: Pair, group: str, layers: int) -> str | None:
-    for test in TESTS:
-        first = _first(pair, test, group)
-        if first is not None and first <= layers:
-            return test
-    return None
+    return next((test for test in TESTS if _within(pair, test, group, layers)), None)
 
 
 def expressivity_profile(model: object, *, config: Mapping[str, object] | None = None,
@@ -291,18 +293,8 @@ def expressivity_profile(model: object, *, config: Mapping[str, object] | None =
     levels = {}
     for depth in sorted({c.layers for c in cells}):
         at = [c for c in cells if c.layers == depth and c.verdict != "degenerate"]
-        seen = {c.pair for c in at if c.verdict == "separates"}
-        reach, bound = TESTS[0], None
-        for test in TESTS:
-            separated_by_test = {c.pair for c in at if _first(by_name[c.pair], test, group) is not None
-                                 and _first(by_name[c.pair], test, group) <= depth}
-            if separated_by_test <= seen:
-                reach = test
-            if bound is None and seen <= separated_by_test:
-                bound = test
-        # Tests that separate the same library pairs cannot be told apart here: report the bound no weaker than
-        # what the model reaches (true, since stronger tests refine weaker ones).
-        levels[depth] = (reach, None if bound is None else TESTS[max(TESTS.index(bound), TESTS.index(reach))])
+        levels[depth] = place({c.pair for c in at if c.verdict == "separates"},
+                              lambda test: {c.pair for c in at if _within(by_name[c.pair], test, group, depth)})
     broken = [f"separates the isomorphic control {c.pair} at {c.layers} layers (not invariant)" if c.control else
               f"separates {c.pair} at {c.layers} layers, which GWL cannot (beyond every message-passing GNN on "
               "these edges)" for c in cells if c.verdict == "separates" and c.weakest is None]

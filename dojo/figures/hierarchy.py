@@ -73,17 +73,9 @@ def _measure(records: Sequence[dict], group: str) -> tuple[str | None, str | Non
     cells = [r for r in records if pair_of(r["pair"]).task == "invariant" and not tables.degenerate(r)]
     if not cells:
         return None, None, 0
-    seen = {(r["pair"], r["layers"]) for r in cells if r["separated"]}
-    reach, bound = TESTS[0], None
-    for test in TESTS:
-        by_test = {(r["pair"], r["layers"]) for r in cells
-                   if tables.separates_within(r["pair"], test, group, r["layers"])}
-        if by_test <= seen:
-            reach = test
-        if bound is None and seen <= by_test:
-            bound = test
-    if bound is not None:
-        bound = TESTS[max(TESTS.index(bound), TESTS.index(reach))]
+    reach, bound = tables.place({(r["pair"], r["layers"]) for r in cells if r["separated"]},
+                                lambda test: {(r["pair"], r["layers"]) for r in cells
+                                              if tables.separates_within(r["pair"], test, group, r["layers"])})
     return reach, bound, len(cells)
 
 
