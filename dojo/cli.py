@@ -137,6 +137,10 @@ def _cmd_gwl(args: argparse.Namespace) -> int:
 
 
 def _cmd_table(args: argparse.Namespace) -> int:
+    """Run the suite, then write its table files from every record of the log under this protocol and these
+    settings (``runner.logged``): a run of some models or pairs adds to the suite's table, it never drops what an
+    earlier run logged. Everything is checked before any work or any folder is created; Ctrl-C exits 130 with the
+    finished cells kept in the log."""
     from pathlib import Path
 
     from dojo import runner, suites, tables
@@ -145,12 +149,23 @@ def _cmd_table(args: argparse.Namespace) -> int:
     cells = suites.select(suites.suite(args.suite, models), args.pairs, args.layers, dict(args.set or []))
     settings = runner.settings_for(args.protocol, seeds=args.seeds, epochs=args.epochs)
     out = Path(args.out)
-    records = runner.run(cells, args.protocol, out / f"{args.suite}-{args.protocol}.jsonl", settings=settings,
-                         jobs=args.jobs, progress=not args.quiet, fresh=args.fresh)
-    for ext, render in tables.FORMATS.items():
-        (out / f"{args.suite}-{args.protocol}.{ext}").write_text(render(records))
-    print(tables.to_markdown(records))
-    print(f"\nWritten: {out}/{args.suite}-{args.protocol}.{{md,tex,csv,json}} (log: .jsonl)")
+    stem = f"{args.suite}-{args.protocol}"
+    log = out / f"{stem}.jsonl"
+    runner.check_writable([log, *(out / f"{stem}.{ext}" for ext in tables.FORMATS)])
+    try:
+        records = runner.run(cells, args.protocol, log, settings=settings, jobs=args.jobs, progress=not args.quiet,
+                             fresh=args.fresh)
+    except KeyboardInterrupt as stop:
+        kept = f"{stop.kept} of {stop.total} cells kept in {stop.log}" if isinstance(stop, runner.Interrupted) else \
+            f"finished cells kept in {log}"
+        print(f"\ndojo table: interrupted: {kept}; rerun the same command to resume.", file=sys.stderr)
+        return 130
+    records = runner.logged(log, args.protocol, settings, prefer=records)
+    texts = {ext: render(records) for ext, render in tables.FORMATS.items()}
+    for ext, text in texts.items():
+        (out / f"{stem}.{ext}").write_text(text)
+    print(texts["md"].removesuffix("\n"))
+    print(f"\nWritten: {out}/{stem}.{{md,tex,csv,json}} (log: .jsonl; {len(records)} cells, {len(cells)} in this run)")
     return 0
 
 

@@ -6,14 +6,24 @@ there. A cell's key holds the hash of its model's identity (class, source, confi
 hands back cells of another model registered under the same name. Each cell seeds its own models and motions and
 runs on one thread, so its numbers do not depend on ``jobs`` or on the order cells finish in; the log records
 wall-clock seconds, which the tables leave out.
+
+A run checks its arguments and that the log can be written before any work, and holds an exclusive lock on
+``<log>.lock`` (``fcntl.flock``: Linux and other POSIX systems) while it runs, so two runs never share a log. Ctrl-C
+(to the driver or to the whole process group: workers ignore SIGINT) cancels the pending cells, terminates the
+workers and raises :class:`Interrupted` within seconds, every finished cell kept. Lines of the log that are not
+records are skipped with a warning naming the file and line, and left in the file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from multiprocessing import get_context
@@ -27,7 +37,8 @@ from dojo.protocols import PROTOCOLS
 from dojo.protocols.common import pair_options, untrained
 from dojo.suites import Cell, pair_of
 
-__all__ = ["DEFAULTS", "settings_for", "run_cell", "read_log", "run"]
+__all__ = ["DEFAULTS", "settings_for", "run_cell", "read_log", "logged", "check_writable", "run", "Interrupted",
+           "LogWarning"]
 
 #: Protocol settings when none are given: 5 initialisations x 8 copies (separate); 10 seeds x 100 epochs (train).
 DEFAULTS: dict[str, dict[str, int]] = {
@@ -83,21 +94,170 @@ def run_cell(cell: Cell, protocol: str, settings: Mapping[str, int]) -> dict:
     }
 
 
-def read_log(path: Path) -> dict[str, dict]:
-    """The records of a JSONL log by key; a torn last line (an interrupted write) is cut off the file."""
+class LogWarning(UserWarning):
+    """A line of a JSONL log that is not a record: skipped, and left in the file (the log is the user's data)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run`: pending cells were cancelled and the workers stopped; every finished cell is in
+    the log. ``kept`` counts the run's cells in the log (``new`` of them computed by this run) out of ``total``."""
+
+    def __init__(self, log: Path, kept: int, new: int, total: int):
+        super().__init__(f"interrupted: {kept} of {total} cells kept in {log} ({new} new); rerun to resume")
+        self.log, self.kept, self.new, self.total = log, kept, new, total
+
+
+def _bad_line(path: Path, number: int, why: str) -> None:
+    warnings.warn(f"{path}, line {number}: {why}; skipped (left in the file). Fix: repair or delete that line "
+                  "by hand; its cell is recomputed if a run needs it.", LogWarning, stacklevel=3)
+
+
+def read_log(path: Path, *, repair: bool = False) -> dict[str, dict]:
+    """The records of a JSONL log by key (a later line of the same key wins).
+
+    A torn last line (no newline: an interrupted write) is ignored; with ``repair`` (:func:`run` does so while it
+    holds the log's lock) it is cut off the file, or, when it is a whole record, given its newline. Any other line
+    that is not a record (invalid UTF-8 or JSON, not an object, no string ``"key"``) is skipped with a
+    :class:`LogWarning` naming the file and line number, and never removed from the file.
+    """
     records: dict[str, dict] = {}
-    if path.exists():
-        text = path.read_bytes()
-        if text and not text.endswith(b"\n"):
+    if not path.exists():
+        return records
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    torn = lines.pop()  # b"" when the file ends with a newline
+    if torn:
+        try:
+            record = json.loads(torn.decode())
+            whole = isinstance(record, dict) and isinstance(record.get("key"), str)
+        except ValueError:  # UnicodeDecodeError and JSONDecodeError both
+            whole = False
+        if whole:
+            lines.append(torn)
+        if repair:
             with path.open("r+b") as f:
-                f.truncate(text.rfind(b"\n") + 1)
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            records[record["key"]] = record
+                if whole:
+                    f.seek(0, os.SEEK_END)
+                    f.write(b"\n")
+                else:
+                    f.truncate(len(data) - len(torn))
+                f.flush()
+                os.fsync(f.fileno())
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError as err:
+            _bad_line(path, number, f"invalid UTF-8 at byte {err.start}")
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as err:
+            _bad_line(path, number, f"invalid JSON ({err.msg})")
+            continue
+        if not isinstance(record, dict):
+            _bad_line(path, number, f"a JSON {type(record).__name__}, not a record (object)")
+            continue
+        if not isinstance(record.get("key"), str):
+            _bad_line(path, number, "a record without its string \"key\"")
+            continue
+        records[record["key"]] = record
     return records
+
+
+def logged(log: Path, protocol: str, settings: Mapping[str, int], prefer: Iterable[dict] = ()) -> list[dict]:
+    """Every record of ``log`` under ``protocol`` and ``settings``, one per cell, sorted by key: what a table shows.
+
+    Table files are written from this union of the log rather than from one run's cells, so that a run of some
+    models, pairs or depths adds to the table of the same suite, protocol and settings instead of replacing it (a
+    table never loses a result that its log holds), and a table's files depend only on the log, not on the order
+    or the subsets of the runs that filled it. Where the log holds one cell under several model hashes (the model
+    changed between runs), a record in ``prefer`` (this run's records) wins, else the last one logged.
+    """
+    settings = dict(settings)
+    by_cell: dict[str, dict] = {}
+    for record in read_log(log).values():
+        if record.get("protocol") != protocol or record.get("settings") != settings:
+            continue
+        try:
+            cell = json.dumps(json.loads(record["key"])[0])
+        except (ValueError, IndexError, TypeError):
+            continue
+        by_cell[cell] = record
+    for record in prefer:
+        by_cell[json.dumps(json.loads(record["key"])[0])] = record
+    return sorted(by_cell.values(), key=lambda r: r["key"])
+
+
+def check_writable(paths: Iterable[Path]) -> None:
+    """Check, creating nothing, that each path can be written: no file where a folder must be, no folder where
+    the file must be, and write permission on the file or on its nearest existing folder (a read-only file system
+    counts as not writable).
+
+    Raises
+    ------
+    ValueError
+        Naming the path and a fix.
+    """
+    for path in map(Path, paths):
+        path = Path(os.path.abspath(path))
+        if path.is_dir():
+            raise ValueError(f"{path} is a directory, where a file must go. Fix: move it away or pass another --out.")
+        folder = path.parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir():
+            raise ValueError(f"cannot write {path}: {folder} is a file, not a directory. Fix: pass an --out that "
+                             "is a directory or does not exist yet.")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise ValueError(f"cannot write {path}: the file is read-only. Fix: make it writable (chmod u+w) or "
+                             "pass another --out.")
+        if not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"cannot write {path}: the directory {folder} is not writable (permissions or a "
+                             "read-only file system). Fix: pass an --out you can write to.")
+
+
+class _Lock:
+    """An exclusive, non-blocking ``fcntl.flock`` on ``<log>.lock`` (Linux and other POSIX systems only).
+
+    The lock file records the holder (process id, host, start time, command line) for the error that a second run
+    gets; it is left in place after release (removing it would race with a run that opened it meanwhile). The
+    kernel drops the lock when the holder's process ends, however it ends.
+    """
+
+    def __init__(self, log: Path):
+        self.path = log.with_name(log.name + ".lock")
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl  # POSIX only
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise ValueError(f"the log {self.path.with_suffix('')} is in use by another run ({holder}; lock: "
+                             f"{self.path}). Fix: wait for that run to end, or pass another --out.") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+        os.ftruncate(fd, 0)
+        info = (f"pid {os.getpid()} on {socket.gethostname()}, started "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(sys.argv)}")
+        os.pwrite(fd, info.encode() + b"\n", 0)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            import fcntl
+
+            os.ftruncate(self.fd, 0)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
 
 
 def _append(path: Path, record: dict) -> None:
@@ -110,6 +270,10 @@ def _append(path: Path, record: dict) -> None:
 def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[str, int] | None = None,
         jobs: int = 1, progress: bool = True, fresh: bool = False) -> list[dict]:
     """Run ``cells`` under ``protocol``, appending each finished cell to ``log``; return all their records.
+
+    Before any work the arguments are checked, then ``log`` (its folder is created only now) is checked for
+    writing and locked (``<log>.lock``, :class:`_Lock`: a second run on the same log fails at once instead of
+    computing every cell twice); the lock is released on return, error or interrupt.
 
     Parameters
     ----------
@@ -131,30 +295,81 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
     -------
     list of dict
         One record per cell, sorted by key.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, a log that cannot be written, or a log in use by another run.
+    Interrupted
+        (a ``KeyboardInterrupt``) on Ctrl-C: pending cells are cancelled, the workers stopped, and every finished
+        cell is in the log.
     """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}. Fix: one of {sorted(PROTOCOLS)}.")
     settings = dict(settings or settings_for(protocol))
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}. Fix: pass --jobs 1 or more.")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    if fresh:
-        log.write_text("")
-    done = read_log(log)
-    wanted = {_key(c, protocol, settings): c for c in cells}
-    # Run cells of one model configuration back to back: the training-free protocol reuses built models.
-    todo = sorted((c for k, c in wanted.items() if k not in done), key=lambda c: (c.model, c.options, c.layers, c.pair))
-    bar = tqdm(total=len(wanted), initial=len(wanted) - len(todo), disable=not progress,
-               desc=f"{cells[0].suite if cells else ''} ({protocol})", unit="cell")
-    for record in _execute(todo, protocol, settings, jobs):
-        _append(log, record)
-        done[record["key"]] = record
-        bar.set_postfix_str(f"{record['variant']} on {record['pair']}", refresh=False)
-        bar.update()
-    bar.close()
-    return [done[k] for k in sorted(wanted)]
+    log = Path(log)
+    check_writable([log])
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        lock = _Lock(log)
+        lock.acquire()
+    except OSError as err:
+        raise ValueError(f"cannot write the log {log}: {err.strerror or err}. Fix: pass an --out you can write "
+                         "to.") from err
+    try:
+        try:
+            with log.open("a"):  # writable now, not only after the first cell
+                pass
+        except OSError as err:
+            raise ValueError(f"cannot write the log {log}: {err.strerror or err}. Fix: pass an --out you can "
+                             "write to.") from err
+        if fresh:
+            log.write_text("")
+        done = read_log(log, repair=True)
+        wanted = {_key(c, protocol, settings): c for c in cells}
+        # Run cells of one model configuration back to back: the training-free protocol reuses built models.
+        todo = sorted((c for k, c in wanted.items() if k not in done),
+                      key=lambda c: (c.model, c.options, c.layers, c.pair))
+        if not todo:  # everything logged: no worker, no model built, no progress bar
+            return [done[k] for k in sorted(wanted)]
+        bar = tqdm(total=len(wanted), initial=len(wanted) - len(todo), disable=not progress,
+                   desc=f"{cells[0].suite if cells else ''} ({protocol})", unit="cell")
+        before = len(wanted) - len(todo)
+        records = _execute(todo, protocol, settings, jobs)
+        try:
+            for record in records:
+                _append(log, record)
+                done[record["key"]] = record
+                bar.set_postfix_str(f"{record['variant']} on {record['pair']}", refresh=False)
+                bar.update()
+        except KeyboardInterrupt:
+            records.close()  # cancels pending cells and stops the workers
+            bar.close()
+            with warnings.catch_warnings():  # counted from the file: Ctrl-C may land between a write and `done`
+                warnings.simplefilter("ignore", LogWarning)
+                kept = sum(k in read_log(log) for k in wanted)
+            raise Interrupted(log, kept, kept - before, len(wanted)) from None
+        finally:
+            records.close()
+            bar.close()
+        return [done[k] for k in sorted(wanted)]
+    finally:
+        lock.release()
 
 
-def _execute(cells: Sequence[Cell], protocol: str, settings: Mapping[str, int], jobs: int) -> Iterable[dict]:
-    """Records as cells finish: in this process, or in ``jobs`` spawned workers."""
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C to the process group is the driver's to handle (it stops the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _execute(cells: Sequence[Cell], protocol: str, settings: Mapping[str, int], jobs: int) -> Iterator[dict]:
+    """Records as cells finish: in this process, or in ``jobs`` spawned workers.
+
+    Closing the generator early (Ctrl-C in the caller, or any error) cancels the pending cells and terminates the
+    workers at once rather than waiting for the cells in flight.
+    """
     if jobs == 1 or len(cells) <= 1:
         threads = torch.get_num_threads()
         try:
@@ -163,7 +378,18 @@ def _execute(cells: Sequence[Cell], protocol: str, settings: Mapping[str, int], 
         finally:
             torch.set_num_threads(threads)
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(cells)), mp_context=get_context("spawn"),
+                               initializer=_ignore_sigint)
+    try:
         futures = [pool.submit(run_cell, cell, protocol, settings) for cell in cells]
         for future in as_completed(futures):
             yield future.result()
+    except BaseException:  # KeyboardInterrupt, GeneratorExit (closed by the caller), a cell's error
+        workers = list((pool._processes or {}).values())  # noqa: SLF001 (the executor has no public handle)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join(timeout=5)
+        raise
+    pool.shutdown(wait=True)
