@@ -47,12 +47,22 @@ def claims(o3: Mapping[str, int | None],
     return table
 
 
+def _integral(value: object) -> bool:
+    """Whether ``value`` equals an integer (``2``, ``2.0``, ``sympy.Integer(2)``; not ``0.5``, NaN or ``"2"``)."""
+    try:
+        return not isinstance(value, (str, bytes)) and int(value) == value
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 @dataclass(frozen=True, eq=False)
 class ExactGraph:
     """One geometric graph in exact arithmetic: the source of truth for its float views.
 
     ``coords`` is an ``N x 3`` sympy Matrix of exact numbers (integers, rationals, radicals, ``cos(pi/5)``, ...),
-    ``edges`` the undirected edges as ``(i, j)`` pairs, ``types`` the node types.
+    ``edges`` the undirected edges as ``(i, j)`` pairs, ``types`` the node types. Edge endpoints and types must be
+    integers: integral floats (``1.0``) are accepted as the integer they equal, non-integral values (``0.5``) raise
+    ``ValueError`` (never truncated).
     """
 
     coords: sympy.Matrix
@@ -61,6 +71,11 @@ class ExactGraph:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "coords", sympy.Matrix(self.coords))
+        bad = [v for v in (*self.types, *(i for e in self.edges for i in e)) if not _integral(v)]
+        if bad:
+            raise ValueError(f"ExactGraph: node types and edge endpoints must be integers, got {bad[:5]}. "
+                             "Fix: give integer node types (0, 1, 2, ...) and edges as integer index pairs (i, j).")
+        object.__setattr__(self, "edges", tuple((int(i), int(j)) for i, j in self.edges))
         object.__setattr__(self, "edges", tuple(sorted({(min(i, j), max(i, j)) for i, j in self.edges})))
         object.__setattr__(self, "types", tuple(int(t) for t in self.types))
         if self.coords.cols != 3 or self.coords.rows != len(self.types):

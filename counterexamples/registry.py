@@ -70,6 +70,9 @@ def load(name: str, **params: object) -> Pair:
     >>> load("kchains", k=4).name == load("kchains-4").name == "kchains-4"
     True
     """
+    if not isinstance(name, str):
+        raise ValueError(f"load: the pair name must be a str, got {type(name).__name__} {name!r:.60}. "
+                         f"Fix: a pair name such as 'kchains-4' or a family in {families()} with parameters.")
     if name in _FAMILIES:
         return _make(name, params) if params else _defaults(name)[0]
     if params:

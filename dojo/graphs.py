@@ -33,6 +33,26 @@ def _fail(name: str, problem: str, fix: str) -> None:
     raise ValueError(f"{name}: {problem}. Fix: {fix}.")
 
 
+def _integers(values: object, what: str, fix: str) -> Tensor:
+    """``values`` as a long tensor; integral floats (``1.0``) are accepted, anything else non-integral raises.
+
+    A plain ``.long()`` would truncate ``0.5`` to ``0`` and so silently build another graph than the one meant.
+    """
+    try:
+        t = values if isinstance(values, Tensor) else torch.as_tensor(values)
+        if t.is_floating_point() and not isinstance(values, Tensor):
+            t = torch.as_tensor(values, dtype=torch.float64)  # not float32: it rounds integers above 2**24
+    except (TypeError, ValueError, RuntimeError) as err:
+        _fail(what, f"must be integers, got {values!r:.80} ({err})", fix)
+    if not (t.is_floating_point() or t.dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.long)):
+        _fail(what, f"must be integers, got a tensor of {t.dtype}", fix)
+    if t.is_floating_point():
+        bad = ~torch.isfinite(t) | (t != t.round())
+        if bad.any():
+            _fail(what, f"must be integers, got non-integral values {t[bad].flatten()[:5].tolist()}", fix)
+    return t.long()
+
+
 def check_graph(graph: Data, name: str = "graph") -> Data:
     """Check that ``graph`` follows the dojo's conventions and return it unchanged.
 
@@ -136,6 +156,9 @@ def geometric_graph(
         Each undirected edge once (either direction, or both: duplicates are merged).
     types : [N] array-like of int, optional
         Node types (colours), 0-based; all zeros if omitted.
+
+    Node types and edge indices must be integers: integral floats (``1.0``) are accepted as the integer they equal,
+    non-integral values (``0.5``), NaN and inf raise ``ValueError`` (they are never truncated).
     dtype : torch.dtype
         Float dtype of ``pos``.
 
@@ -149,11 +172,13 @@ def geometric_graph(
     if pos.dim() == 1 and pos.numel() == 0:
         pos = pos.reshape(0, 3)
     n = pos.size(0) if pos.dim() >= 1 else 0
-    z = torch.zeros(n, dtype=torch.long) if types is None else torch.as_tensor(types, dtype=torch.long)
+    z = torch.zeros(n, dtype=torch.long) if types is None else _integers(
+        types, "geometric_graph: `types`", "give one integer node type per node (0, 1, 2, ...)")
+    edge_fix = "give edges as pairs of integer node indices (i, j), 0 <= i, j < N"
     if isinstance(edges, Tensor):
-        pairs = edges.long().t()
+        pairs = _integers(edges, "geometric_graph: `edges`", edge_fix).t()
     else:
-        pairs = torch.as_tensor([tuple(e) for e in edges], dtype=torch.long).reshape(-1, 2)
+        pairs = _integers([tuple(e) for e in edges], "geometric_graph: `edges`", edge_fix).reshape(-1, 2)
     both = torch.cat([pairs, pairs.flip(1)]).t()
     if both.numel():
         both = torch.unique(both[0] * max(n, 1) + both[1], sorted=True)
@@ -194,7 +219,8 @@ def to_networkx(graph: Data) -> nx.Graph:
 def from_networkx(g: nx.Graph, dtype: torch.dtype = torch.float32) -> Data:
     """Convert a networkx graph whose nodes carry ``pos`` (and optionally ``z``) into a geometric graph.
 
-    Nodes are numbered in ``g.nodes`` order.
+    Nodes are numbered in ``g.nodes`` order. Node types ``z`` must be integers (integral floats such as ``1.0`` are
+    accepted; ``0.5`` raises ``ValueError``).
     """
     nodes = list(g.nodes)
     missing = [v for v in nodes if "pos" not in g.nodes[v]]
@@ -203,7 +229,8 @@ def from_networkx(g: nx.Graph, dtype: torch.dtype = torch.float32) -> Data:
                          "Fix: set g.nodes[v]['pos'] = (x, y, z) for every node.")
     index = {v: i for i, v in enumerate(nodes)}
     positions = [g.nodes[v]["pos"] for v in nodes]
-    types = [g.nodes[v].get("z", 0) for v in nodes]
+    types = _integers([g.nodes[v].get("z", 0) for v in nodes], "networkx graph: node attribute `z`",
+                      "set g.nodes[v]['z'] to an integer node type (0, 1, 2, ...) for every node").tolist()
     edges = [(index[u], index[v]) for u, v in g.edges if u != v]
     if any(u == v for u, v in g.edges):
         raise ValueError("networkx graph: has self-loops. Fix: g.remove_edges_from(nx.selfloop_edges(g)).")

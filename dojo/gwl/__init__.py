@@ -144,6 +144,9 @@ def _pair_arithmetic(pair: Pair, graphs: list[Graph], exact: bool) -> Arithmetic
 
 def parse_test(test: str) -> int | None:
     """The body order ``k`` of ``"igwl-k"``; None for the other tests. Raises ValueError for unknown names."""
+    if not isinstance(test, str):
+        raise ValueError(f"test must be a test name, got {type(test).__name__} {test!r}. Fix: one of {TESTS} "
+                         "(any 'igwl-k' with k >= 2 works).")
     if test in ("wl", "igwl", "gwl"):
         return None
     head, _, k = test.partition("-")

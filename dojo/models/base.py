@@ -13,6 +13,7 @@ from torch_geometric.data import Data
 from torch_geometric.nn import global_add_pool, global_mean_pool
 
 from dojo.graphs import check_graph
+from dojo.models._cartesian import check_positive
 
 __all__ = ["ModelInfo", "GeometricModel", "mlp", "graph_index"]
 
@@ -89,7 +90,8 @@ class GeometricModel(nn.Module, ABC):
                  pool: Literal["sum", "mean"] = "sum") -> None:
         super().__init__()
         if pool not in ("sum", "mean"):
-            raise ValueError(f"pool must be 'sum' or 'mean', got {pool!r}.")
+            raise ValueError(f"pool must be 'sum' or 'mean', got {pool!r}. Fix: pool='sum' or pool='mean'.")
+        check_positive(getattr(self, "key", type(self).__name__), in_dim=in_dim, out_dim=out_dim)
         self.in_dim = in_dim
         self.out_dim = out_dim
         self.equivariant_pred = equivariant_pred
@@ -120,6 +122,11 @@ class GeometricModel(nn.Module, ABC):
         if int(batch.z.max()) >= self.in_dim:
             raise ValueError(f"batch: node type {int(batch.z.max())} but the model was built for in_dim={self.in_dim} "
                              f"types (0..{self.in_dim - 1}). Fix: build it with in_dim={int(batch.z.max()) + 1} or more.")
+        weight = next((p for p in self.parameters() if p.is_floating_point()), None)
+        if weight is not None and weight.dtype != batch.pos.dtype:
+            raise ValueError(f"batch: `pos` is {batch.pos.dtype} but the model's parameters are {weight.dtype}. Fix: "
+                             f"convert the model with model.to({batch.pos.dtype}), or the graph with "
+                             f"graph.pos = graph.pos.to({weight.dtype}).")
         scalars, vectors = self.node_features(batch)
         index, size = graph_index(batch)
         pool = global_add_pool if self.pool == "sum" else global_mean_pool

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from dojo.models import register
+from dojo.models._cartesian import check_positive
 from dojo.models._directional import (BasisProjections, Geometry, GeometryCache, InteractionPPBlock, OutputPPBlocks,
                                      TripletMaps, TypeEmbeddingBlock, legendre, safe_unit, triplets)
 from dojo.models.base import GeometricModel, ModelInfo
@@ -87,6 +88,9 @@ class DimeNetPlusPlus(GeometricModel):
                  cutoff: float = 10.0, envelope_exponent: int = 5, num_before_skip: int = 1, num_after_skip: int = 2,
                  num_output_layers: int = 3) -> None:
         super().__init__(in_dim, out_dim, equivariant_pred, pool)
+        check_positive(self.key, num_layers=num_layers, hidden=hidden, int_emb_size=int_emb_size,
+                       basis_emb_size=basis_emb_size, out_emb_channels=out_emb_channels, num_spherical=num_spherical,
+                       num_radial=num_radial, envelope_exponent=envelope_exponent, num_output_layers=num_output_layers)
         self.cutoff = cutoff
         self.rbf = BesselBasis(num_radial, cutoff, envelope_exponent)
         self.sbf = SphericalBesselBasis(num_spherical, num_radial, cutoff, envelope_exponent)

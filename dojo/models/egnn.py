@@ -55,7 +55,7 @@ class EGNN(GeometricModel):
 
     def __init__(self, in_dim: int, out_dim: int, num_layers: int = 7, hidden: int = 128,
                  equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
-        check_positive("egnn", in_dim=in_dim, out_dim=out_dim, num_layers=num_layers, hidden=hidden)
+        check_positive("egnn", num_layers=num_layers, hidden=hidden)
         super().__init__(in_dim, out_dim, equivariant_pred, pool)
         self.embedding = nn.Embedding(in_dim, hidden)
         self.layers = nn.ModuleList(

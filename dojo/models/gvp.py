@@ -83,7 +83,7 @@ class GVPGNN(GeometricModel):
     def __init__(self, in_dim: int, out_dim: int, num_layers: int = 3, hidden: int = 100,
                  equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum", vector_dim: int = 16,
                  edge_dims: tuple[int, int] = (32, 1), num_rbf: int = 16, vector_gate: bool = True) -> None:
-        check_positive("gvp", in_dim=in_dim, out_dim=out_dim, num_layers=num_layers, hidden=hidden,
+        check_positive("gvp", num_layers=num_layers, hidden=hidden,
                        vector_dim=vector_dim, edge_scalars=edge_dims[0], edge_vectors=edge_dims[1], num_rbf=num_rbf)
         super().__init__(in_dim, out_dim, equivariant_pred, pool)
         node_dims = (hidden, vector_dim)

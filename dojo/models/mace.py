@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from dojo.models import register
+from dojo.models._cartesian import check_positive
 from dojo.models._spherical import (ChannelTensorProduct, ExactConstants, IrrepsLinear, RadialEmbedding, RadialMLP,
                                     aggregate, channelwise, check_spherical_config, edge_harmonics, group_irreps,
                                     product_irreps, split_scalars, to_e3nn)
@@ -128,6 +129,7 @@ class MACE(GeometricModel):
                  equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
         super().__init__(in_dim, out_dim, equivariant_pred, pool)
         check_spherical_config("mace", num_layers, hidden, max_ell, group)
+        check_positive("mace", num_basis=num_basis, radial_hidden=radial_hidden)
         if not isinstance(correlation, int) or correlation < 1:
             raise ValueError(f"mace: correlation must be an integer >= 1, got {correlation!r}. Fix: pass correlation=3 "
                              "(the paper's; 1 leaves a 2-body model).")

@@ -68,7 +68,7 @@ class PaiNN(GeometricModel):
     def __init__(self, in_dim: int, out_dim: int, num_layers: int = 3, hidden: int = 128,
                  equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum", num_rbf: int = 20,
                  cutoff: float = 10.0) -> None:
-        check_positive("painn", in_dim=in_dim, out_dim=out_dim, num_layers=num_layers, hidden=hidden, num_rbf=num_rbf)
+        check_positive("painn", num_layers=num_layers, hidden=hidden, num_rbf=num_rbf)
         if not cutoff > 0:
             raise ValueError(f"painn: cutoff must be positive, got {cutoff!r}. Fix: pass a cutoff longer than every "
                              "edge (e.g. the default 10.0).")

@@ -12,6 +12,7 @@ from torch_geometric.data import Data
 from torch_geometric.nn.models.schnet import GaussianSmearing, InteractionBlock, ShiftedSoftplus
 
 from dojo.models import register
+from dojo.models._cartesian import check_positive
 from dojo.models.base import GeometricModel, ModelInfo
 from dojo.models.radial import check_cutoff
 
@@ -63,6 +64,8 @@ class SchNet(GeometricModel):
                  equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum", num_filters: int = 128,
                  num_gaussians: int = 50, cutoff: float = 10.0) -> None:
         super().__init__(in_dim, out_dim, equivariant_pred, pool)
+        check_positive("schnet", num_layers=num_layers, hidden=hidden, num_filters=num_filters,
+                       num_gaussians=num_gaussians)
         self.cutoff = cutoff
         self.embedding = nn.Embedding(in_dim, hidden)
         self.rbf = GaussianSmearing(0.0, cutoff, num_gaussians)

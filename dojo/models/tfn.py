@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from dojo.models import register
+from dojo.models._cartesian import check_positive
 from dojo.models._spherical import (ChannelTensorProduct, IrrepsLinear, RadialEmbedding, RadialMLP, aggregate,
                                     channelwise, check_spherical_config, edge_harmonics, group_irreps, product_irreps,
                                     split_scalars, to_e3nn)
@@ -105,6 +106,7 @@ class TFN(GeometricModel):
                  radial_hidden: int = 64, equivariant_pred: bool = False, pool: Literal["sum", "mean"] = "sum") -> None:
         super().__init__(in_dim, out_dim, equivariant_pred, pool)
         check_spherical_config("tfn", num_layers, hidden, max_ell, group)
+        check_positive("tfn", num_basis=num_basis, radial_hidden=radial_hidden)
         self.hidden, self.max_ell, self.group, self.cutoff = hidden, max_ell, group, cutoff
         self.irreps_sh = o3.Irreps.spherical_harmonics(max_ell)
         allowed = group_irreps(max_ell, group)

@@ -36,6 +36,7 @@ then measures the model's equivariance error plus round-off.
 
 from __future__ import annotations
 
+import math
 import statistics
 import warnings
 import weakref
@@ -169,11 +170,17 @@ def _probes(graph: Data) -> list[Data]:
 
 
 def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, shared_rotation: bool,
-                        generator: torch.Generator) -> Distances:
+                        generator: torch.Generator, name: str = "the pair") -> Distances:
     """Embed ``copies`` moved copies of ``a`` and of ``b``, and probe graphs made from ``a``, in one batch.
 
     Every embedding is first brought back to the original frame. With ``shared_rotation`` copy ``r`` of both
     graphs is rotated alike.
+
+    Raises
+    ------
+    ValueError
+        When an embedding or a distance is NaN or infinite (the model overflowed): that is an error, never a
+        measurement. ``name`` names the pair in the message.
     """
     proper = model.info.group == "SO(3)"
 
@@ -189,8 +196,15 @@ def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, sh
     emb = unrotate(_embed(model, graphs), model.embed_irreps, torch.stack(rot_a + rot_b + identity))
     emb_a, emb_b = emb[:copies], emb[copies:2 * copies]
     within = max(torch.pdist(emb_a).max().item(), torch.pdist(emb_b).max().item())
-    return Distances(gap=torch.cdist(emb_a, emb_b).min().item(), within=within, scale=emb.norm(dim=1).max().item(),
-                     span=torch.pdist(emb).max().item())
+    found = Distances(gap=torch.cdist(emb_a, emb_b).min().item(), within=within, scale=emb.norm(dim=1).max().item(),
+                      span=torch.pdist(emb).max().item())
+    if not (torch.isfinite(emb).all() and all(math.isfinite(d) for d in found)):
+        largest = max((g.pos - g.pos.mean(0)).norm(dim=1).max().item() for g in (a, b))
+        raise ValueError(f"{model.info.name} on {name}: the embeddings (or their distances) are NaN or infinite, "
+                         f"so there is nothing to measure (the graphs reach {largest:.3g} from their centres). "
+                         "Fix: rescale the graph (e.g. to lengths of order 1), or the model overflows on edges this "
+                         "long; or use a smaller model (fewer layers).")
+    return found
 
 
 _EDGES_CHECKED: weakref.WeakSet = weakref.WeakSet()
@@ -264,7 +278,8 @@ def separate(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None =
     separated, ratios, gaps, spreads, noises, degenerate = [], [], [], [], [], 0
     for init in range(seed, seed + runs):
         net = untrained(spec, options, init, torch.float64)
-        gap, within, scale, span = embedding_distances(net, a, b, copies, pair.task == "equivariant", generator)
+        gap, within, scale, span = embedding_distances(net, a, b, copies, pair.task == "equivariant", generator,
+                                                       pair.name)
         spread = max(within, FLOOR * scale, torch.finfo(torch.float64).tiny)
         norm = max(scale, torch.finfo(torch.float64).tiny)
         separated.append(gap > THRESHOLD * spread)

@@ -21,6 +21,7 @@ is heavy enough that vmap costs more than it saves (:data:`VMAP_MAX_SAVED`), or 
 from __future__ import annotations
 
 import copy
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -157,6 +158,28 @@ def _schedule_step(adam: FusedAdam, schedules: Sequence[torch.optim.lr_scheduler
         adam.lr[row] = float(schedule.optimizer.param_groups[0]["lr"])
 
 
+class NonFiniteLoss(ValueError):
+    """The training loss became NaN or infinite: an error, never a measurement (``train`` adds the pair's name)."""
+
+
+def _check_loss(loss: Tensor, net: GeometricModel, epoch: int) -> Tensor:
+    """``loss``, after checking that it is finite."""
+    if not torch.isfinite(loss).all():
+        raise NonFiniteLoss(f"{net.info.name}: the training loss is {loss.item()} at epoch {epoch + 1}, so there is "
+                            "no accuracy to report. Fix: lower lr, or rescale the graphs (the model overflows on "
+                            "very long edges), or use a smaller model.")
+    return loss
+
+
+def _check_options(who: str, lr: object, mode: object) -> None:
+    """Raise a ``ValueError`` naming the fix for a learning rate that is not a finite positive number or an
+    unknown mode."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"{who}: lr must be a finite positive number, got {lr!r}. Fix: e.g. lr=1e-4 (the paper's).")
+    if mode not in ("auto", "vmap", "loop"):
+        raise ValueError(f"{who}: unknown mode {mode!r}. Fix: mode='auto', 'vmap' or 'loop'.")
+
+
 def _accuracies(logits: Tensor, labels: Tensor) -> list[float]:
     """Per seed, the percentage of the two graphs whose logits ``[S, 2, out]`` pick their label."""
     return ((logits.argmax(-1) == labels).double().mean(-1) * 100).tolist()
@@ -168,13 +191,14 @@ def _fit_together(seeds: _Seeds, epochs: int, lr: float, shufflers: Sequence[tor
     schedules = _schedules(adam)
     labels, index = torch.tensor([0, 1]), torch.arange(len(shufflers))
     best = [-1.0] * len(shufflers)
-    for _ in range(epochs):
+    for epoch in range(epochs):
         orders = torch.stack([torch.randperm(2, generator=g) for g in shufflers])
         seeds.template.train()
         for step in range(2):
             chosen = orders[:, step]
             adam.zero_grad()
-            F.cross_entropy(seeds.together()[index, chosen], labels[chosen], reduction="sum").backward()
+            loss = F.cross_entropy(seeds.together()[index, chosen], labels[chosen], reduction="sum")
+            _check_loss(loss, seeds.template, epoch).backward()
             adam.step()
         seeds.template.eval()
         with torch.no_grad():
@@ -192,11 +216,11 @@ def _fit_alone(net: GeometricModel, graphs: tuple[Data, Data], epochs: int, lr: 
     schedules = _schedules(adam)
     singles, both = [Batch.from_data_list([g]) for g in graphs], Batch.from_data_list(list(graphs))
     labels, best = torch.tensor([0, 1]), -1.0
-    for _ in range(epochs):
+    for epoch in range(epochs):
         net.train()
         for c in torch.randperm(2, generator=shuffler).tolist():
             adam.zero_grad()
-            F.cross_entropy(net(singles[c]), labels[c:c + 1]).backward()
+            _check_loss(F.cross_entropy(net(singles[c]), labels[c:c + 1]), net, epoch).backward()
             adam.step()
         net.eval()
         with torch.no_grad():
@@ -216,7 +240,11 @@ def fit(nets: Sequence[GeometricModel], graphs: tuple[Data, Data], *, epochs: in
     :class:`~dojo.optim.FusedAdam` over the stacked parameters, a learning rate per seed), ``"loop"`` one after the
     other; ``"auto"`` picks vmap when the model is light (see :data:`VMAP_MAX_SAVED`) and vmap
     agrees with the models run alone on the first step.
+
+    Raises ``ValueError`` for a learning rate that is not finite and positive, an unknown mode, or a loss that
+    becomes NaN or infinite (:class:`NonFiniteLoss`).
     """
+    _check_options("fit", lr, mode)
     if len(nets) != len(shuffle_seeds):
         raise ValueError(f"fit: {len(nets)} models but {len(shuffle_seeds)} shuffle seeds. Fix: one seed per model.")
     shufflers = [torch.Generator().manual_seed(s) for s in shuffle_seeds]
@@ -260,6 +288,12 @@ def train(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None = No
     -------
     Training
 
+    Raises
+    ------
+    ValueError
+        For ``seeds < 1``, ``epochs < 1``, a learning rate that is not finite and positive, an unknown ``mode``, a
+        bad pair or model, and when the training loss becomes NaN or infinite (never reported as an accuracy).
+
     Examples
     --------
     >>> import counterexamples
@@ -270,12 +304,16 @@ def train(pair: Pair, model: ModelSpec, config: Mapping[str, object] | None = No
     if seeds < 1 or epochs < 1:
         raise ValueError(f"train: need seeds >= 1 and epochs >= 1, got seeds={seeds}, epochs={epochs}. "
                          "Fix: pass positive values.")
+    _check_options("train", lr, mode)
     pair = as_pair(pair)
     options = {**(config or {}), **pair_options(pair)}
     graphs = pair_graphs(pair, dtype)
     seeds, notes = init_count(model, seeds)
     nets = [build(model, options, seed + i, dtype) for i in range(seeds)]
-    accuracies, used = fit(nets, graphs, epochs=epochs, lr=lr, shuffle_seeds=[seed + i for i in range(seeds)],
-                           mode=mode)
+    try:
+        accuracies, used = fit(nets, graphs, epochs=epochs, lr=lr, shuffle_seeds=[seed + i for i in range(seeds)],
+                               mode=mode)
+    except NonFiniteLoss as err:
+        raise NonFiniteLoss(f"train({pair.name}): {err}") from None
     return Training(accuracies=tuple(accuracies), mean=statistics.fmean(accuracies),
                     std=statistics.pstdev(accuracies), epochs=epochs, mode=used, notes=notes)
