@@ -308,3 +308,10 @@ def test_an_installed_package_adds_its_models_through_the_entry_point_group(tmp_
     assert main(["table", "kchains", "--model", "mynet", "--layers", "3", "--seeds", "1", "--quiet"]) == 0
     assert "| mynet" in capsys.readouterr().out
     sys.modules.pop("mylab_ep", None)
+
+
+def test_a_wrapped_model_names_a_dtype_mismatch():
+    net = build(wrap(Distances), {"num_layers": 1, "in_dim": 1, "out_dim": 2}, 0, torch.float64)
+    a, _ = counterexamples.load("kchains-4").graphs(torch.float32)
+    with pytest.raises(ValueError, match="`pos` is torch.float32 but the model's parameters are torch.float64"):
+        net.embed(a)

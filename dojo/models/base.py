@@ -118,6 +118,18 @@ class GeometricModel(nn.Module, ABC):
 
     def embed(self, batch: Data) -> Tensor:
         """The graph embedding ``[num_graphs, embed_irreps.dim]`` that the head reads."""
+        self.check_batch(batch)
+        scalars, vectors = self.node_features(batch)
+        index, size = graph_index(batch)
+        pool = global_add_pool if self.pool == "sum" else global_mean_pool
+        parts = [pool(scalars, index, size)]
+        if self.equivariant_pred:
+            parts.append(pool(vectors, index, size))
+        return torch.cat(parts, dim=-1)
+
+    def check_batch(self, batch: Data) -> None:
+        """Raise ValueError, naming the fix, for a graph this model cannot take: broken conventions, node types
+        beyond ``in_dim``, or positions in another float dtype than the parameters."""
         check_graph(batch, "batch")
         if int(batch.z.max()) >= self.in_dim:
             raise ValueError(f"batch: node type {int(batch.z.max())} but the model was built for in_dim={self.in_dim} "
@@ -127,13 +139,6 @@ class GeometricModel(nn.Module, ABC):
             raise ValueError(f"batch: `pos` is {batch.pos.dtype} but the model's parameters are {weight.dtype}. Fix: "
                              f"convert the model with model.to({batch.pos.dtype}), or the graph with "
                              f"graph.pos = graph.pos.to({weight.dtype}).")
-        scalars, vectors = self.node_features(batch)
-        index, size = graph_index(batch)
-        pool = global_add_pool if self.pool == "sum" else global_mean_pool
-        parts = [pool(scalars, index, size)]
-        if self.equivariant_pred:
-            parts.append(pool(vectors, index, size))
-        return torch.cat(parts, dim=-1)
 
     def forward(self, batch: Data) -> Tensor:
         """Predictions ``[num_graphs, out_dim]``."""

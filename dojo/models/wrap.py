@@ -33,7 +33,6 @@ from torch_geometric.data import Batch, Data
 
 from counterexamples.pair import GROUPS, TESTS
 from dojo import __version__
-from dojo.graphs import check_graph
 from dojo.models.base import GeometricModel, ModelInfo, mlp
 from dojo.models.pyg import PyGAdapter, takes_z_pos_batch
 
@@ -173,7 +172,7 @@ class Wrapped(GeometricModel):
         raise NotImplementedError("a wrapped model embeds whole graphs; it has no node features")
 
     def embed(self, batch: Data) -> Tensor:
-        check_graph(batch, "batch")
+        self.check_batch(batch)
         if not isinstance(batch, Batch):
             batch = Batch.from_data_list([batch])
         return self._raw(batch).index_select(1, self._keep)
