@@ -131,7 +131,8 @@ def torsions(unit: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, Tens
     counterclockwise turn about the axis from the plane of ``k`` to the first plane of another neighbour ``r != i``
     of ``j`` (``2 pi`` if there is none; a neighbour in the plane of ``k``, on its side, counts as a full turn).
     Directions within ``sqrt(eps)`` of the axis get ``sin theta = 0`` exactly and are never a reference (see
-    :class:`SphereNet`).
+    :class:`SphereNet`); a reference whose triple product with ``k`` and the axis is within ``sqrt(eps)`` of zero
+    counts as in the plane of ``k``: a full turn on ``k``'s side, exactly ``pi`` on the other.
 
     Examples
     --------
@@ -152,12 +153,19 @@ def torsions(unit: Tensor, idx_kj: Tensor, idx_ji: Tensor) -> tuple[Tensor, Tens
     sin_theta = sin_theta.masked_fill(on_axis, 0.0)
     # Quadruplets: triplet t with every candidate reference s on the same edge j -> i (s = t included).
     t, s = pairs_in_groups(idx_ji)
-    turn = torch.atan2((axis[t] * torch.linalg.cross(perp[t], perp[s])).sum(-1), (perp[t] * perp[s]).sum(-1))
-    # A reference in the plane of k (on k's side) is a full turn away, as k itself is, decided with a tolerance:
-    # round-off (fused multiply-adds, rotated inputs) leaves a tiny turn of either sign there, which would flip
-    # between ~0 and ~2 pi and make phi jump on symmetric geometry (planar stars, stacked rings).
-    coplanar = turn.abs() <= math.sqrt(torch.finfo(unit.dtype).eps)
-    turn = torch.where(turn <= 0, turn + 2 * math.pi, turn).masked_fill(on_axis[s] | (t == s) | coplanar, 2 * math.pi)
+    same_side = (perp[t] * perp[s]).sum(-1)
+    turn = torch.atan2((axis[t] * torch.linalg.cross(perp[t], perp[s])).sum(-1), same_side)
+    # A reference in the plane of k is a full turn away on k's side (as k itself is) and half a turn on the other,
+    # decided with a tolerance: round-off (fused multiply-adds, moved inputs) leaves a tiny turn of either sign
+    # there, which would flip between ~0 and ~2 pi and make phi jump on symmetric geometry (planar stars, stacked
+    # rings, any planar graph). The decision reads the triple product axis . (x_k x x_r) of the unit vectors
+    # (= sin theta_k sin theta_r sin turn), whose round-off is that of the unit vectors, a few eps, however close k
+    # or r is to the axis; the turn's own round-off grows as 1 / sin theta, so that a near-axis k or r (sin theta
+    # ~ 1e-3 in float32) would flip a tolerance on the turn between a graph and its moved copy.
+    volume = (axis[t] * torch.linalg.cross(to_k[t], to_k[s])).sum(-1)
+    coplanar = volume.abs() <= math.sqrt(torch.finfo(unit.dtype).eps)
+    turn = torch.where(turn <= 0, turn + 2 * math.pi, turn).masked_fill(coplanar & (same_side < 0), math.pi)
+    turn = turn.masked_fill(on_axis[s] | (t == s) | (coplanar & (same_side >= 0)), 2 * math.pi)
     phi = scatter(turn, t, dim=0, dim_size=idx_ji.numel(), reduce="min")
     return cos_theta, sin_theta, phi
 
