@@ -24,6 +24,8 @@ __all__ = [
     "geometric_graph",
     "complete_edges",
     "radius_edges",
+    "DEGENERATE",
+    "degenerate_graph",
     "to_networkx",
     "from_networkx",
 ]
@@ -204,6 +206,49 @@ def radius_edges(pos: Tensor, cutoff: float) -> Tensor:
     mask = dist < cutoff
     mask.fill_diagonal_(False)
     return mask.nonzero().t().contiguous()
+
+
+#: The kinds of :func:`degenerate_graph`: the geometry on which invariance is hardest to keep in floating point.
+DEGENERATE = ("planar", "collinear", "nearly-collinear", "centrosymmetric", "tiny", "far")
+
+
+def degenerate_graph(kind: str, generator: torch.Generator, dtype: torch.dtype = torch.float64,
+                     max_nodes: int = 7) -> Data:
+    """A random connected-ish geometric graph of degenerate geometry, for invariance fuzzing.
+
+    ``planar`` (all z = 0), ``collinear`` (on the x axis), ``nearly-collinear`` (offsets of ~1e-4 of the edge
+    length off the x axis), ``centrosymmetric`` (point pairs ``x, -x`` and the centre), ``tiny`` (edges ~1e-3 long)
+    or ``far`` (translated 1e2 from the origin); 3 to ``max_nodes`` nodes of two types, each pair of distinct
+    points closer than 9 joined with probability 0.6 (at least one edge).
+
+    Examples
+    --------
+    >>> g = degenerate_graph("planar", torch.Generator().manual_seed(0))
+    >>> bool((g.pos[:, 2] == 0).all()), check_graph(g) is g
+    (True, True)
+    """
+    if kind not in DEGENERATE:
+        raise ValueError(f"unknown kind {kind!r}. Fix: one of {DEGENERATE}.")
+    n = int(torch.randint(3, max_nodes + 1, (1,), generator=generator))
+    pos = 2.0 * torch.randn(n, 3, generator=generator, dtype=torch.float64)
+    if kind == "planar":
+        pos[:, 2] = 0
+    elif kind == "collinear":
+        pos[:, 1:] = 0
+    elif kind == "nearly-collinear":
+        pos[:, 1:] = 1e-4 * torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    elif kind == "centrosymmetric":
+        half = pos[: max(1, n // 2)]
+        pos = torch.cat([half, -half, torch.zeros(1, 3, dtype=torch.float64)])
+    elif kind == "tiny":
+        pos = 1e-3 * pos
+    elif kind == "far":
+        pos = pos + 100.0
+    dist = torch.cdist(pos, pos)
+    pairs = [(i, j) for i in range(len(pos)) for j in range(i + 1, len(pos)) if 0 < dist[i, j] < 9]
+    keep = [p for p in pairs if torch.rand(1, generator=generator) < 0.6] or pairs[:1]
+    types = torch.randint(0, 2, (len(pos),), generator=generator).tolist()
+    return geometric_graph(pos, keep, types, dtype=dtype)
 
 
 def to_networkx(graph: Data) -> nx.Graph:
