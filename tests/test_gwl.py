@@ -10,6 +10,7 @@ from counterexamples import GROUPS, TESTS
 from dojo.cli import main
 from dojo.graphs import geometric_graph
 from dojo.gwl import colors, distinguish, orientation_order
+from dojo.transforms import random_copy
 
 NEVER = float("inf")
 
@@ -146,3 +147,31 @@ def test_cli_reports_unknown_pairs():
     with pytest.raises(SystemExit) as err:
         main(["gwl", "no-such-pair"])
     assert err.value.code == 2
+
+
+@pytest.mark.parametrize("offset", [1e4, 1e5])
+def test_float32_graphs_far_from_the_origin_are_refused_not_answered_from_noise(offset):
+    """Issue 12: a float32 path 1e5 from the origin was 'distinguished' from its own moved copy."""
+    path = geometric_graph(torch.tensor([[0.0, 0, 0], [2.0, 0, 0], [2.0, 3.2, 0]]) + offset, [(0, 1), (1, 2)],
+                           dtype=torch.float32)
+    copy = random_copy(path, torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="centre the graphs"):
+        distinguish(path, copy, test="gwl")
+
+
+def test_float32_graphs_near_the_origin_keep_their_copies_equal():
+    generator = torch.Generator().manual_seed(0)
+    for offset in (0.0, 1e1, 1e2, 1e3):
+        path = geometric_graph(torch.tensor([[0.0, 0, 0], [2.0, 0, 0], [2.0, 3.2, 0]]) + offset, [(0, 1), (1, 2)],
+                               dtype=torch.float32)
+        for _ in range(20):
+            assert not distinguish(path, random_copy(path, generator, scale=1.0), test="gwl").distinguished
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e-160])
+def test_extreme_magnitudes_are_refused_in_float_mode(scale):
+    pair = counterexamples.load("kchains-4")
+    a, b = (geometric_graph(g.pos * scale, g.edge_index.t().tolist(), g.z.tolist(), dtype=torch.float64)
+            for g in pair.graphs(torch.float64))
+    with pytest.raises(ValueError, match="rescale the positions"):
+        distinguish(a, b, test="gwl")

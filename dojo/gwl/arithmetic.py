@@ -22,6 +22,9 @@ Float mode
     ``tol = 128 * eps(dtype) * (1 + P / L)`` where ``P`` is the largest coordinate magnitude (rounding noise grows
     with distance from the origin): about ``1.5e-5 * (1 + P/L)`` for float32 input, ``3e-14 * (1 + P/L)`` for float64.
     Values genuinely closer than ``tol`` are merged, so very large float32 graphs lose resolution: use float64 there.
+    When the default tolerance would exceed :data:`MAX_TOL` (float32 graphs more than ~650 edge lengths from the
+    origin) the positions no longer hold the geometry to decide equalities, and the test refuses with an error
+    rather than answer from noise; so does a length scale whose squares over- or underflow float64.
 """
 
 from __future__ import annotations
@@ -126,6 +129,10 @@ def _rebuild(node: tuple, ids) -> tuple:
 _NESTED = (tuple, Bag)
 
 
+#: The largest default tolerance (relative to the longest edge) at which float mode still decides equalities.
+MAX_TOL = 1e-2
+
+
 class FloatArithmetic(Arithmetic):
     """Float64 arithmetic on centred, length-normalised positions, equality up to the tolerance ``tol``."""
 
@@ -137,10 +144,18 @@ class FloatArithmetic(Arithmetic):
         lengths = [(p[e[1]] - p[e[0]]).norm(dim=1).max() for p, e in zip(pos64, edges) if e.numel()]
         scale = float(max(lengths)) if lengths else 1.0
         self.scale = scale if scale > 0 else 1.0
+        if not 1e-150 < self.scale < 1e150:
+            raise ValueError(f"the graphs' length scale {self.scale:.1e} is beyond what float64 squares hold. Fix: "
+                             "rescale the positions (a test's verdict does not depend on the unit), or use exact=True.")
         if tol is None:
             eps = max(torch.finfo(p.dtype).eps for p in positions)
             reach = max(float(p.detach().abs().max()) for p in positions) / self.scale
             tol = 128 * eps * (1 + reach)
+            if tol > MAX_TOL:
+                raise ValueError(
+                    f"positions up to {reach:.0f} edge lengths from the origin in {positions[0].dtype} keep too few "
+                    f"digits of the geometry to decide equalities (tolerance {tol:.1e} of an edge length). Fix: "
+                    "centre the graphs (pos - pos.mean(0)) before rounding to this dtype, use float64, or exact=True.")
         if not tol > 0:
             raise ValueError(f"tol must be positive, got {tol}. Fix: pass a small positive float or None.")
         self.tol = float(tol)
