@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import inspect
 
-from dojo.models.base import GeometricModel, ModelInfo
+from dojo.models.base import EmbeddingModel, GeometricModel, ModelInfo
 
-__all__ = ["GeometricModel", "ModelInfo", "UserModel", "build", "names", "register", "model_class", "wrap", "resolve"]
+__all__ = ["EmbeddingModel", "GeometricModel", "ModelInfo", "UserModel", "build", "names", "register", "model_class", "wrap", "resolve"]
 
 _MODELS: dict[str, type[GeometricModel]] = {}
 

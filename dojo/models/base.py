@@ -15,7 +15,7 @@ from torch_geometric.nn import global_add_pool, global_mean_pool
 from dojo.graphs import check_graph
 from dojo.models._cartesian import check_positive
 
-__all__ = ["ModelInfo", "GeometricModel", "mlp", "graph_index"]
+__all__ = ["ModelInfo", "EmbeddingModel", "GeometricModel", "mlp", "graph_index"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,48 @@ def graph_index(batch: Data) -> tuple[Tensor, int]:
     return index, int(batch.num_graphs) if hasattr(batch, "num_graphs") else 1
 
 
-class GeometricModel(nn.Module, ABC):
+class EmbeddingModel(nn.Module, ABC):
+    """What the protocols run: a graph embedding ``embed(batch) -> [num_graphs, embed_irreps.dim]``, its metadata
+    ``info``, and an MLP ``head`` on top (``forward``). The zoo's :class:`GeometricModel` and the wrapper of a
+    user's model (:class:`dojo.models.wrap.Wrapped`) are the two kinds.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, equivariant_pred: bool = False) -> None:
+        super().__init__()
+        check_positive(getattr(self, "key", type(self).__name__), in_dim=in_dim, out_dim=out_dim)
+        self.in_dim = in_dim
+        self.out_dim = out_dim
+        self.equivariant_pred = equivariant_pred
+
+    @property
+    @abstractmethod
+    def info(self) -> ModelInfo:
+        """The architecture's metadata, as configured."""
+
+    @abstractmethod
+    def embed(self, batch: Data) -> Tensor:
+        """The graph embedding ``[num_graphs, embed_irreps.dim]`` that the head reads."""
+
+    def check_batch(self, batch: Data) -> None:
+        """Raise ValueError, naming the fix, for a graph this model cannot take: broken conventions, node types
+        beyond ``in_dim``, or positions in another float dtype than the parameters."""
+        check_graph(batch, "batch")
+        top = int(batch.z.max())
+        if top >= self.in_dim:
+            raise ValueError(f"batch: node type {top} but the model was built for in_dim={self.in_dim} types "
+                             f"(0..{self.in_dim - 1}). Fix: build it with in_dim={top + 1} or more.")
+        weight = next((p for p in self.parameters() if p.is_floating_point()), None)
+        if weight is not None and weight.dtype != batch.pos.dtype:
+            raise ValueError(f"batch: `pos` is {batch.pos.dtype} but the model's parameters are {weight.dtype}. Fix: "
+                             f"convert the model with model.to({batch.pos.dtype}), or the graph with "
+                             f"graph.pos = graph.pos.to({weight.dtype}).")
+
+    def forward(self, batch: Data) -> Tensor:
+        """Predictions ``[num_graphs, out_dim]``."""
+        return self.head(self.embed(batch))
+
+
+class GeometricModel(EmbeddingModel):
     """Base class of the zoo: subclasses compute node features, this class pools them and applies the head.
 
     A subclass sets ``scalar_irreps`` (the node-wise invariant features it returns, e.g. ``"64x0e"``, with
@@ -88,13 +129,9 @@ class GeometricModel(nn.Module, ABC):
 
     def __init__(self, in_dim: int, out_dim: int, equivariant_pred: bool = False,
                  pool: Literal["sum", "mean"] = "sum") -> None:
-        super().__init__()
         if pool not in ("sum", "mean"):
             raise ValueError(f"pool must be 'sum' or 'mean', got {pool!r}. Fix: pool='sum' or pool='mean'.")
-        check_positive(getattr(self, "key", type(self).__name__), in_dim=in_dim, out_dim=out_dim)
-        self.in_dim = in_dim
-        self.out_dim = out_dim
-        self.equivariant_pred = equivariant_pred
+        super().__init__(in_dim, out_dim, equivariant_pred)
         self.pool = pool
 
     def _build_head(self, scalar_irreps: str | o3.Irreps, vector_irreps: str | o3.Irreps | None) -> None:
@@ -106,11 +143,6 @@ class GeometricModel(nn.Module, ABC):
         self.embed_irreps = self.scalar_irreps + (self.vector_irreps if self.equivariant_pred else o3.Irreps(""))
         hidden = self.scalar_irreps.dim
         self.head = mlp([self.embed_irreps.dim, hidden, self.out_dim])
-
-    @property
-    @abstractmethod
-    def info(self) -> ModelInfo:
-        """The architecture's metadata, as configured."""
 
     @abstractmethod
     def node_features(self, batch: Data) -> tuple[Tensor, Tensor | None]:
@@ -126,20 +158,3 @@ class GeometricModel(nn.Module, ABC):
         if self.equivariant_pred:
             parts.append(pool(vectors, index, size))
         return torch.cat(parts, dim=-1)
-
-    def check_batch(self, batch: Data) -> None:
-        """Raise ValueError, naming the fix, for a graph this model cannot take: broken conventions, node types
-        beyond ``in_dim``, or positions in another float dtype than the parameters."""
-        check_graph(batch, "batch")
-        if int(batch.z.max()) >= self.in_dim:
-            raise ValueError(f"batch: node type {int(batch.z.max())} but the model was built for in_dim={self.in_dim} "
-                             f"types (0..{self.in_dim - 1}). Fix: build it with in_dim={int(batch.z.max()) + 1} or more.")
-        weight = next((p for p in self.parameters() if p.is_floating_point()), None)
-        if weight is not None and weight.dtype != batch.pos.dtype:
-            raise ValueError(f"batch: `pos` is {batch.pos.dtype} but the model's parameters are {weight.dtype}. Fix: "
-                             f"convert the model with model.to({batch.pos.dtype}), or the graph with "
-                             f"graph.pos = graph.pos.to({weight.dtype}).")
-
-    def forward(self, batch: Data) -> Tensor:
-        """Predictions ``[num_graphs, out_dim]``."""
-        return self.head(self.embed(batch))

@@ -33,7 +33,7 @@ from torch_geometric.data import Batch, Data
 
 from counterexamples.pair import GROUPS, TESTS
 from dojo import __version__
-from dojo.models.base import GeometricModel, ModelInfo, mlp
+from dojo.models.base import EmbeddingModel, GeometricModel, ModelInfo, mlp
 from dojo.models.pyg import PyGAdapter, takes_z_pos_batch
 
 __all__ = ["UserModel", "Wrapped", "wrap", "resolve", "model_identity", "ENTRY_POINTS"]
@@ -105,7 +105,7 @@ def model_identity(model: object, config: Mapping[str, object]) -> dict[str, str
             "hash": hashlib.sha256(text.encode()).hexdigest()[:16], "version": __version__}
 
 
-class Wrapped(GeometricModel):
+class Wrapped(EmbeddingModel):
     """A user's module inside the dojo's interface: its embedding, the components an invariant task reads, a head.
 
     ``embed(batch)`` calls the user's embedding and keeps its scalar (``l = 0``) components, or all of it when
@@ -167,9 +167,6 @@ class Wrapped(GeometricModel):
     @property
     def info(self) -> ModelInfo:
         return self.spec.info
-
-    def node_features(self, batch: Data) -> tuple[Tensor, Tensor | None]:
-        raise NotImplementedError("a wrapped model embeds whole graphs; it has no node features")
 
     def embed(self, batch: Data) -> Tensor:
         self.check_batch(batch)

@@ -15,7 +15,7 @@ import counterexamples
 from counterexamples.pair import Pair
 from dojo import models
 from dojo.graphs import check_graph
-from dojo.models.base import GeometricModel
+from dojo.models.base import EmbeddingModel
 from dojo.models.wrap import resolve
 
 __all__ = ["ModelSpec", "as_pair", "pair_graphs", "pair_options", "build", "untrained", "float64_default",
@@ -74,7 +74,7 @@ def _float32_constants(net: nn.Module) -> list[str]:
     return found
 
 
-def build(model: ModelSpec, options: Mapping[str, object], seed: int, dtype: torch.dtype) -> GeometricModel:
+def build(model: ModelSpec, options: Mapping[str, object], seed: int, dtype: torch.dtype) -> EmbeddingModel:
     """A fresh model with build ``options``, initialised from ``torch.manual_seed(seed)``, in ``dtype``.
 
     In float64 the model is built with float64 as the default dtype, so that constants it makes are exact to
@@ -90,7 +90,7 @@ def build(model: ModelSpec, options: Mapping[str, object], seed: int, dtype: tor
     torch.manual_seed(seed)
     with float64_default() if dtype == torch.float64 else nullcontext():
         net = models.build(spec, **options) if isinstance(spec, str) else spec(**options)
-        if not isinstance(net, GeometricModel):
+        if not isinstance(net, EmbeddingModel):
             raise ValueError(f"model {model!r} built a {type(net).__name__}, not a dojo GeometricModel. "
                              "Fix: pass it through dojo.models.wrap(...).")
         net = net.to(dtype)
@@ -110,12 +110,12 @@ def _frozen(value: object) -> object:
     return value
 
 
-_CACHE: OrderedDict[tuple, GeometricModel] = OrderedDict()
+_CACHE: OrderedDict[tuple, EmbeddingModel] = OrderedDict()
 _CACHE_SIZE = 64
 
 
 def untrained(model: ModelSpec, options: Mapping[str, object], seed: int,
-              dtype: torch.dtype = torch.float64) -> GeometricModel:
+              dtype: torch.dtype = torch.float64) -> EmbeddingModel:
     """Like :func:`build`, in eval mode and cached: the training-free protocol meets the same models on many pairs.
 
     Building an e3nn model costs far more than embedding a small graph, so a suite reuses the model for every

@@ -50,7 +50,7 @@ from torch import Tensor
 from torch_geometric.data import Batch, Data
 
 from counterexamples.pair import Pair
-from dojo.models.base import GeometricModel
+from dojo.models.base import EmbeddingModel
 from dojo.models.wrap import UserModel, resolve
 from dojo.protocols.common import ModelSpec, as_pair, float64_default, init_count, pair_graphs, pair_options, untrained
 from dojo.transforms import permute, random_rotation, rigid_motion
@@ -142,7 +142,7 @@ def unrotate(emb: Tensor, irreps: o3.Irreps, rotations: Tensor) -> Tensor:
     return out
 
 
-def _embed(model: GeometricModel, graphs: list[Data]) -> Tensor:
+def _embed(model: EmbeddingModel, graphs: list[Data]) -> Tensor:
     with torch.no_grad():
         return model.embed(Batch.from_data_list(graphs)).double()
 
@@ -169,7 +169,7 @@ def _probes(graph: Data) -> list[Data]:
     return out
 
 
-def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, shared_rotation: bool,
+def embedding_distances(model: EmbeddingModel, a: Data, b: Data, copies: int, shared_rotation: bool,
                         generator: torch.Generator, name: str = "the pair") -> Distances:
     """Embed ``copies`` moved copies of ``a`` and of ``b``, and probe graphs made from ``a``, in one batch.
 
@@ -210,7 +210,7 @@ def embedding_distances(model: GeometricModel, a: Data, b: Data, copies: int, sh
 _EDGES_CHECKED: weakref.WeakSet = weakref.WeakSet()
 
 
-def _check_reads_edges(spec: UserModel, model: GeometricModel, graph: Data, spread: float) -> None:
+def _check_reads_edges(spec: UserModel, model: EmbeddingModel, graph: Data, spread: float) -> None:
     """Warn once per wrapped model when dropping an edge leaves its embedding unchanged: it then builds its own
     neighbourhoods (a radius graph, a complete graph) and answers another question than the pair asks."""
     if spec in _EDGES_CHECKED or graph.edge_index.shape[1] == 0:

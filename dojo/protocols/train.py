@@ -34,7 +34,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch_geometric.data import Batch, Data
 
 from counterexamples.pair import Pair
-from dojo.models.base import GeometricModel
+from dojo.models.base import EmbeddingModel
 from dojo.optim import FusedAdam
 from dojo.protocols.common import ModelSpec, as_pair, build, init_count, pair_graphs, pair_options
 
@@ -88,7 +88,7 @@ class _Seeds:
     (constants in every zoo model): :attr:`shared_buffers` says whether they do.
     """
 
-    def __init__(self, nets: Sequence[GeometricModel], graphs: tuple[Data, Data]) -> None:
+    def __init__(self, nets: Sequence[EmbeddingModel], graphs: tuple[Data, Data]) -> None:
         # functional_call swaps tensors into the template's modules; a copy keeps the seeds' own models out of it
         # (with weights shared between submodules, PyG's SchNet for one, the swap does not always restore them).
         self.nets, self.template = list(nets), copy.deepcopy(nets[0])
@@ -162,7 +162,7 @@ class NonFiniteLoss(ValueError):
     """The training loss became NaN or infinite: an error, never a measurement (``train`` adds the pair's name)."""
 
 
-def _check_loss(loss: Tensor, net: GeometricModel, epoch: int) -> Tensor:
+def _check_loss(loss: Tensor, net: EmbeddingModel, epoch: int) -> Tensor:
     """``loss``, after checking that it is finite."""
     if not torch.isfinite(loss).all():
         raise NonFiniteLoss(f"{net.info.name}: the training loss is {loss.item()} at epoch {epoch + 1}, so there is "
@@ -209,7 +209,7 @@ def _fit_together(seeds: _Seeds, epochs: int, lr: float, shufflers: Sequence[tor
     return best
 
 
-def _fit_alone(net: GeometricModel, graphs: tuple[Data, Data], epochs: int, lr: float,
+def _fit_alone(net: EmbeddingModel, graphs: tuple[Data, Data], epochs: int, lr: float,
                shuffler: torch.Generator) -> float:
     """Train one seed's model alone; return its best accuracy."""
     adam = FusedAdam(net.parameters(), lr)
@@ -230,7 +230,7 @@ def _fit_alone(net: GeometricModel, graphs: tuple[Data, Data], epochs: int, lr: 
     return best
 
 
-def fit(nets: Sequence[GeometricModel], graphs: tuple[Data, Data], *, epochs: int = 100, lr: float = 1e-4,
+def fit(nets: Sequence[EmbeddingModel], graphs: tuple[Data, Data], *, epochs: int = 100, lr: float = 1e-4,
         shuffle_seeds: Sequence[int], mode: Mode = "auto") -> tuple[list[float], str]:
     """Train ``nets`` (same architecture, one per seed) in place on the two ``graphs`` (labels 0 and 1).
 
