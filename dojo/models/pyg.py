@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from numbers import Real
 
@@ -77,7 +77,8 @@ def edge_triplets(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, ...]:
 
 
 @contextmanager
-def _own_edges(model: nn.Module, edge_index: Tensor, num_nodes: int, dtype: torch.dtype) -> Iterator[None]:
+def _own_edges(model: nn.Module, module_names: Sequence[str], edge_index: Tensor, num_nodes: int,
+               dtype: torch.dtype) -> Iterator[None]:
     """Within the block, ``radius_graph``/``radius`` in the model's modules return the graph's ``edge_index``, PyG
     DimeNet's ``triplets`` is :func:`edge_triplets` and the default dtype is ``dtype``.
 
@@ -103,7 +104,7 @@ def _own_edges(model: nn.Module, edge_index: Tensor, num_nodes: int, dtype: torc
         on_nodes(x, y)
         return torch.cat([edge_index, loops], 1).flip(0)  # rows [index in y, index in x]; each point is within r
 
-    modules = {sys.modules.get(cls.__module__) for sub in model.modules() for cls in type(sub).__mro__} - {None}
+    modules = {sys.modules.get(name) for name in module_names} - {None}
     swaps = {"radius_graph": radius_graph, "radius": radius}
     saved, default_dtype = [], torch.get_default_dtype()
     try:
@@ -144,14 +145,17 @@ class PyGAdapter(nn.Module):
             raise ValueError(f"{type(model).__name__}.forward does not start with (z, pos, batch). Fix: wrap a "
                              "PyG-style model, or write a dojo model whose forward takes a Batch.")
         self.model = model
+        # Found once: the Python modules whose globals may build neighbourhoods, and the smallest cutoff.
+        self._module_names = tuple(sorted({cls.__module__ for sub in model.modules() for cls in type(sub).__mro__}))
+        cutoffs = [sub.cutoff for sub in model.modules() if isinstance(getattr(sub, "cutoff", None), Real)]
+        self._cutoff = float(min(cutoffs)) if cutoffs else None
 
     def _check_cutoff(self, batch: Data) -> None:
         """Refuse an edge at or beyond the model's smallest ``cutoff``: its envelope would silently zero it."""
-        cutoffs = [sub.cutoff for sub in self.model.modules() if isinstance(getattr(sub, "cutoff", None), Real)]
-        if not cutoffs or batch.edge_index.numel() == 0:
+        if self._cutoff is None or batch.edge_index.numel() == 0:
             return
         row, col = batch.edge_index
-        longest, cutoff = float((batch.pos[row] - batch.pos[col]).norm(dim=1).max()), float(min(cutoffs))
+        longest, cutoff = float((batch.pos[row] - batch.pos[col]).norm(dim=1).max()), self._cutoff
         if longest >= cutoff:
             raise ValueError(f"{type(self.model).__name__}: the longest edge ({longest:.4g}) is not shorter than the "
                              f"cutoff ({cutoff:g}), whose envelope would silently zero it. Fix: build it with "
@@ -167,7 +171,7 @@ class PyGAdapter(nn.Module):
         self._check_cutoff(batch)
         index, num_graphs = graph_index(batch)
         num_nodes = batch.num_nodes
-        with _own_edges(self.model, batch.edge_index, num_nodes, batch.pos.dtype):
+        with _own_edges(self.model, self._module_names, batch.edge_index, num_nodes, batch.pos.dtype):
             out = self.model(batch.z + 1, batch.pos, index)
         out = out[0] if isinstance(out, tuple) else out
         out = out.unsqueeze(1) if out.dim() == 1 else out
