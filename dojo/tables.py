@@ -223,8 +223,8 @@ def _grid(records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
         variants.setdefault(r["variant"], {})[_column(r, by_pair, by_layers)] = r
     header = ["model", "bound", *columns]
     table = []
-    bounds = sorted({(theory(r)["bound"], r["info"]["group"]) for r in records
-                     if pair_of(r["pair"]).task == "invariant" and theory(r)["bound"] is not None})
+    applied = {(theory(r)["bound"], r["info"]["group"]) for r in records if pair_of(r["pair"]).task == "invariant"}
+    bounds = sorted((test, group) for test, group in applied if test is not None)
     for test, group in bounds:
         table.append([f"theory: {test} {group}", group, *(_bound_mark(r, test, group) for r in columns.values())])
     if any(pair_of(r["pair"]).task == "equivariant" for r in records):

@@ -13,6 +13,7 @@ spread and margin, how many initialisations separated, and a hint.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -41,15 +42,16 @@ __all__ = ["TOLERANCES", "assert_separates", "assert_blind", "assert_invariant",
 #: normalisations of short vectors.
 TOLERANCES = {torch.float64: 1e-9, torch.float32: 1e-4}
 
-_FIRST: dict[tuple[int, str, str], int | None] = {}
+#: Per pair (held weakly: an id could be reused by another pair once this one is gone), its tests' first iterations.
+_FIRST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _first(pair: Pair, test: str, group: str) -> int | None:
     """The first iteration at which ``test`` separates ``pair`` under ``group`` (float GWL, cached per pair)."""
-    key = (id(pair), test, group)
-    if key not in _FIRST:
-        _FIRST[key] = gwl.distinguish(pair, test=test, group=group).iteration
-    return _FIRST[key]
+    known = _FIRST.setdefault(pair, {})
+    if (test, group) not in known:
+        known[test, group] = gwl.distinguish(pair, test=test, group=group).iteration
+    return known[test, group]
 
 
 def _within(pair: Pair, test: str, group: str, depth: int) -> bool:
