@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_fuzz_invariance import worst_error  # noqa: E402  (one definition of the measurement)
+from test_fuzz_invariance import promised, worst_error  # noqa: E402  (one definition of the measurement)
 
 from dojo import models  # noqa: E402
 from dojo.formatting import markdown  # noqa: E402
@@ -26,9 +26,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = [[name, str(dtype).removeprefix("torch."),
-             *(f"{worst_error(name, dtype, kind, args.count):.0e}" for kind in DEGENERATE)]
+             *(f"{worst_error(name, dtype, kind, args.count):.0e}" for kind in DEGENERATE),
+             f"{promised(name, dtype):.0e}"]
             for name in models.names() for dtype in (torch.float32, torch.float64)]
-    print(markdown(["model", "dtype", *DEGENERATE], rows))
+    print(markdown(["model", "dtype", *DEGENERATE, "promised"], rows))
 
 
 if __name__ == "__main__":

@@ -16,10 +16,18 @@ from dojo import models
 from dojo.graphs import DEGENERATE, degenerate_graph
 from dojo.transforms import random_copy
 
-#: Relative embedding change a model may show under a rigid motion and relabelling: float64 round-off of a deep
-#: network is ~1e-15 (the largest measured here ~3e-13, on edges 1e-3 long); float32 keeps ~1e-7 per operation,
-#: and TFN and MACE on edges 1e-3 long or graphs 1e2 from the origin reach ~1e-4.
-TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-11}
+#: The relative embedding change each model promises under a rigid motion and relabelling of a degenerate graph,
+#: (float32, float64): a few times the largest change `benchmarks/invariance.py --count 200` printed (README table).
+#: float64 round-off of a deep network is ~1e-15, float32's ~1e-7 per operation; networks that normalise short
+#: vectors (GVP-GNN on collinear graphs, PaiNN, TFN and MACE on edges 1e-3 long) amplify it.
+PROMISE = {
+    "schnet": (1e-5, 1e-13), "egnn": (1e-5, 1e-13), "dimenet": (3e-4, 1e-12), "spherenet": (3e-4, 1e-12),
+    "gvp": (3e-3, 5e-12), "painn": (2e-3, 5e-12), "tfn": (2e-3, 5e-12), "mace": (2e-3, 5e-12),
+}
+
+
+def promised(name: str, dtype: torch.dtype) -> float:
+    return PROMISE[name][0 if dtype == torch.float32 else 1]
 
 
 def worst_error(name: str, dtype: torch.dtype, kind: str, count: int, seed: int = 0) -> float:
@@ -39,7 +47,7 @@ def worst_error(name: str, dtype: torch.dtype, kind: str, count: int, seed: int 
 @pytest.mark.parametrize("name", models.names())
 def test_degenerate_graphs_embed_like_their_moved_copies(name, dtype):
     for kind in DEGENERATE:
-        assert worst_error(name, dtype, kind, count=4) <= TOLERANCE[dtype], kind
+        assert worst_error(name, dtype, kind, count=4) <= promised(name, dtype), kind
 
 
 @pytest.mark.slow
@@ -48,4 +56,4 @@ def test_degenerate_graphs_embed_like_their_moved_copies(name, dtype):
 def test_fuzz_degenerate_graphs(name, dtype):
     for kind in DEGENERATE:
         for seed in range(10):
-            assert worst_error(name, dtype, kind, count=20, seed=seed) <= TOLERANCE[dtype], (kind, seed)
+            assert worst_error(name, dtype, kind, count=20, seed=seed) <= promised(name, dtype), (kind, seed)

@@ -21,7 +21,7 @@ from torch_geometric.data import Data
 
 from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair
 from dojo.graphs import check_graph
-from dojo.gwl.arithmetic import Arithmetic, arithmetic
+from dojo.gwl.arithmetic import MAX_TOL, TOL_LADDER, Arithmetic, PrecisionError, arithmetic
 from dojo.gwl.gwl import GWL
 from dojo.gwl.igwl import IGWL
 from dojo.gwl.igwl_k import IGWLk
@@ -29,7 +29,7 @@ from dojo.gwl.orientation import orientation_order
 from dojo.gwl.refinement import Refiner, Verdict, neighbours, refine, verdict
 from dojo.gwl.wl import WL
 
-__all__ = ["TESTS", "GROUPS", "Verdict", "distinguish", "colors", "orientation_order"]
+__all__ = ["TESTS", "GROUPS", "Verdict", "PrecisionError", "distinguish", "colors", "orientation_order"]
 
 Graph = Data | ExactGraph
 
@@ -69,14 +69,17 @@ def distinguish(
     -------
     Verdict
         ``distinguished``, ``iteration`` (first iteration at which the colour multisets differ, 0 = node types;
-        None if never) and the per-iteration colour ``histograms`` of both graphs. The run stops at the first
-        separation.
+        None if never), the per-iteration colour ``histograms`` of both graphs and, in float mode, the ``tol``
+        used. The run stops at the first separation.
 
     Raises
     ------
     ValueError
         For an unknown test or group, a negative ``max_iter``, or a graph that breaks the conventions
         (:func:`dojo.graphs.check_graph`).
+    PrecisionError
+        (a ValueError) In float mode, when the positions do not hold enough digits to decide: some geometric
+        decision sits within rounding noise of every tolerance tried (see :mod:`dojo.gwl.arithmetic`).
 
     Examples
     --------
@@ -88,7 +91,7 @@ def distinguish(
     >>> distinguish(left, right, test="igwl-4", group="SO(3)").iteration  # handedness of the 4-body term
     1
     """
-    arith = None  # built by _refiner unless the pair has one already
+    arith = None  # built by _decide unless the pair has one already
     if isinstance(a, Pair):
         if b is not None:
             raise ValueError("distinguish(pair, b): give either a Pair or two graphs. Fix: distinguish(pair, test=...).")
@@ -96,8 +99,8 @@ def distinguish(
         arith = _pair_arithmetic(pair, [a, b], exact) if tol is None else None
     if b is None:
         raise ValueError("distinguish needs two graphs. Fix: distinguish(a, b, ...) or distinguish(pair, ...).")
-    runner = _refiner([a, b], test, group, exact, tol, arith)
-    return verdict(test, group, exact, refine(runner, _check_iterations(max_iter), stop_when_separated=True))
+    history, used = _decide([a, b], test, group, exact, tol, _check_iterations(max_iter), True, arith)
+    return verdict(test, group, exact, history, used)
 
 
 def colors(
@@ -111,8 +114,10 @@ def colors(
     """Per-node colours of one graph after ``iterations`` refinement steps (default: until stable).
 
     Colours are numbered by the sorted order of their canonical keys, so they do not depend on how the nodes are
-    numbered or where the graph sits in space: a rigidly moved, permuted copy gets the same colour histogram.
-    To compare colours of two graphs use :func:`distinguish` (one shared table).
+    numbered or where the graph sits in space: a rigidly moved, permuted copy gets the same colour histogram at the
+    same tolerance. (Float mode's default tolerance grows with the distance from the origin, where positions keep
+    fewer digits: pass ``tol=`` to compare lone runs of graphs placed differently.) To compare colours of two
+    graphs use :func:`distinguish` (one shared table and tolerance).
 
     Returns
     -------
@@ -126,7 +131,7 @@ def colors(
     >>> colors(path, test="wl").tolist(), colors(path, test="igwl").tolist()   # IGWL sees the bend
     ([0, 1, 1, 0], [1, 0, 3, 2])
     """
-    history = refine(_refiner([graph], test, group, exact, tol), _check_iterations(iterations))
+    history, _ = _decide([graph], test, group, exact, tol, _check_iterations(iterations), False)
     return torch.tensor(history[-1][0], dtype=torch.long)
 
 
@@ -161,8 +166,17 @@ def _check_iterations(value: int | None) -> int | None:
     return value
 
 
-def _refiner(graphs: Sequence[Graph], test: str, group: str, exact: bool, tol: float | None,
-             arith: Arithmetic | None = None) -> Refiner:
+def _decide(graphs: Sequence[Graph], test: str, group: str, exact: bool, tol: float | None,
+            max_iter: int | None, stop_when_separated: bool, arith: Arithmetic | None = None,
+            ) -> tuple[list[list[list[int]]], float | None]:
+    """Refine ``graphs`` and return the history and the float tolerance used (None: exact or WL).
+
+    Float mode counts the decisions whose quantity lies within rounding noise of the tolerance (a rank, a tie, or a
+    gap between values of a lone graph); such a run could answer differently for a moved copy of a graph. It is
+    rerun at the next tolerance of :data:`~dojo.gwl.arithmetic.TOL_LADDER` (several times the default, so that a
+    decision at one tolerance sits well inside another), and when every tolerance has a fragile decision, or the
+    user's own ``tol`` has one, :class:`~dojo.gwl.arithmetic.PrecisionError` says so instead of answering.
+    """
     k = parse_test(test)
     if group not in GROUPS:
         raise ValueError(f"unknown group {group!r}. Fix: one of {GROUPS}.")
@@ -171,8 +185,26 @@ def _refiner(graphs: Sequence[Graph], test: str, group: str, exact: bool, tol: f
     types = [g.z.tolist() for g in checked]
     adjacency = [neighbours(g) for g in checked]
     if test == "wl":
-        return WL(types, adjacency)
-    arith = arith or arithmetic(graphs, exact, tol)
+        return refine(WL(types, adjacency), max_iter, stop_when_separated), None
+    base = arith or arithmetic(graphs, exact, tol)
+    if exact:
+        return refine(_refiner(types, adjacency, base, group, k, test), max_iter, stop_when_separated), None
+    tried = [base.tol] if tol is not None else [m * base.tol for m in TOL_LADDER if m * base.tol <= MAX_TOL]
+    for value in tried or [base.tol]:
+        run = base.with_tol(value)
+        history = refine(_refiner(types, adjacency, run, group, k, test), max_iter, stop_when_separated)
+        if not run.fragile:
+            return history, value
+    raise PrecisionError(
+        f"float mode cannot decide {test} [{group}] on these graphs: a geometric decision (a rank, a tie or an "
+        f"equality) sits within rounding noise ({base.noise:.1e} of the longest edge) of every tolerance tried "
+        f"({', '.join(f'{t:.1e}' for t in tried or [base.tol])}), so the answer would depend on where the graphs "
+        "sit in space. Fix: exact=True with exact coordinates, float64 positions centred near the origin, or a "
+        "tol= far from the quantities in question.")
+
+
+def _refiner(types: list[list[int]], adjacency: list[list[list[int]]], arith: Arithmetic, group: str,
+             k: int | None, test: str) -> Refiner:
     chiral = group == "SO(3)"
     if k is not None:
         return IGWLk(types, adjacency, arith, chiral, k)

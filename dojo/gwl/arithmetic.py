@@ -29,6 +29,7 @@ Float mode
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from fractions import Fraction
@@ -42,7 +43,7 @@ from sympy.polys.polyclasses import ANP
 
 Handle = tuple[int, int]  # the edge vector x_b - x_a as (a, b)
 
-__all__ = ["Bag", "Geometry", "Arithmetic", "ExactArithmetic", "FloatArithmetic", "arithmetic"]
+__all__ = ["Bag", "Geometry", "Arithmetic", "ExactArithmetic", "FloatArithmetic", "PrecisionError", "arithmetic"]
 
 
 class Bag(tuple):
@@ -132,9 +133,22 @@ _NESTED = (tuple, Bag)
 #: The largest default tolerance (relative to the longest edge) at which float mode still decides equalities.
 MAX_TOL = 1e-2
 
+#: Tolerances a float-mode run tries, as multiples of the default, when a decision sits at the tolerance.
+TOL_LADDER = (1, 2, 3, 4, 5, 6)
+
+
+class PrecisionError(ValueError):
+    """Float mode cannot decide: some geometric decision sits at the tolerance for every tolerance tried."""
+
 
 class FloatArithmetic(Arithmetic):
-    """Float64 arithmetic on centred, length-normalised positions, equality up to the tolerance ``tol``."""
+    """Float64 arithmetic on centred, length-normalised positions, equality up to the tolerance ``tol``.
+
+    Every decision compares a quantity of order one whose rounding error is at most :attr:`noise` (a length, an
+    area or a volume of edge vectors, a difference of two dot or triple products) with ``tol``. A decision whose
+    quantity lies within ``noise`` of ``tol`` could go the other way for a moved copy of the graph: it is counted in
+    :attr:`fragile`, and the caller reruns with another tolerance (:func:`decide`) rather than answer from noise.
+    """
 
     exact = False
 
@@ -147,10 +161,13 @@ class FloatArithmetic(Arithmetic):
         if not 1e-150 < self.scale < 1e150:
             raise ValueError(f"the graphs' length scale {self.scale:.1e} is beyond what float64 squares hold. Fix: "
                              "rescale the positions (a test's verdict does not depend on the unit), or use exact=True.")
+        eps = max(torch.finfo(p.dtype).eps for p in positions)
+        reach = max(float(p.detach().abs().max()) for p in positions) / self.scale
+        # Rounding of the input moves an edge vector by ~eps * (1 + reach) edge lengths; products of up to three
+        # such vectors and their differences stay below 64 times that (measured worst cases are ~20 times).
+        self.noise = 64 * eps * (1 + reach)
         if tol is None:
-            eps = max(torch.finfo(p.dtype).eps for p in positions)
-            reach = max(float(p.detach().abs().max()) for p in positions) / self.scale
-            tol = 128 * eps * (1 + reach)
+            tol = 2 * self.noise
             if tol > MAX_TOL:
                 raise ValueError(
                     f"positions up to {reach:.0f} edge lengths from the origin in {positions[0].dtype} keep too few "
@@ -159,20 +176,34 @@ class FloatArithmetic(Arithmetic):
         if not tol > 0:
             raise ValueError(f"tol must be positive, got {tol}. Fix: pass a small positive float or None.")
         self.tol = float(tol)
+        self.fragile = 0
         self.geometries = [Geometry([tuple(r) for r in ((p - p.mean(0)) / self.scale).tolist()], 0.0)
                            for p in pos64]
 
+    def with_tol(self, tol: float) -> FloatArithmetic:
+        """The same graphs (and memoised products) under another tolerance, with no fragile decisions counted."""
+        other = object.__new__(FloatArithmetic)
+        other.__dict__.update(self.__dict__, tol=float(tol), fragile=0)
+        return other
+
+    def _beyond(self, value: float) -> bool:
+        """``value > tol``, counting the decision as fragile when ``value`` is within the noise of ``tol``."""
+        if abs(value - self.tol) <= self.noise:
+            self.fragile += 1
+        return value > self.tol
+
     def independent(self, geometry: Geometry, v: Handle, basis: Sequence[Handle]) -> bool:
-        g = geometry
+        # Length, area or volume straight from the coordinates: their rounding error is ~eps, while the
+        # Gram-determinant forms (|b|^2 |v|^2 - (b.v)^2, ...) cancel catastrophically near degeneracy.
+        x = geometry.vector(v)
         if len(basis) == 0:
-            return g.dot(v, v) > self.tol
+            return self._beyond(math.hypot(*x))
         if len(basis) == 1:
-            (b,) = basis
-            return (g.dot(b, b) * g.dot(v, v) - g.dot(b, v) ** 2) / g.dot(b, b) > self.tol
+            y = geometry.vector(basis[0])
+            return self._beyond(math.hypot(y[1] * x[2] - y[2] * x[1], y[2] * x[0] - y[0] * x[2],
+                                           y[0] * x[1] - y[1] * x[0]))
         if len(basis) == 2:
-            b, c = basis
-            area = g.dot(b, b) * g.dot(c, c) - g.dot(b, c) ** 2
-            return g.det(b, c, v) ** 2 / area > self.tol
+            return self._beyond(abs(geometry.det(basis[0], basis[1], v)))
         return False
 
     def minimal(self, items: Sequence, key: Callable[[object], tuple]) -> list:
@@ -182,12 +213,21 @@ class FloatArithmetic(Arithmetic):
         for position in range(len(keyed[0][0])):
             values = [k[position] for k, _ in keyed]
             low = min(values)
-            slack = self.tol if isinstance(low, float) else 0
-            keyed = [(k, item) for (k, item), value in zip(keyed, values) if value <= low + slack]
+            if isinstance(low, float):
+                keep = [not self._beyond(value - low) for value in values]
+            else:
+                keep = [value == low for value in values]
+            keyed = [entry for entry, kept in zip(keyed, keep) if kept]
         return [item for _, item in keyed]
 
     def ids(self, values: Sequence) -> np.ndarray:
-        return cluster(np.asarray(values, dtype=np.float64), self.tol)
+        values = np.asarray(values, dtype=np.float64)
+        if len(self.geometries) == 1 and len(values) > 1:
+            # One graph alone: a gap at the tolerance could be cut in this graph and not in its moved copy. (Runs
+            # over several graphs cluster their values together, so a copy's values always join the original's.)
+            gaps = np.diff(np.sort(values))
+            self.fragile += int((np.abs(gaps - self.tol) <= self.noise).sum())
+        return cluster(values, self.tol)
 
 
 def cluster(values: np.ndarray, tol: float) -> np.ndarray:

@@ -71,6 +71,9 @@ class Verdict:
     histograms : list of (dict, dict)
         For every iteration run, the colour histograms ``{colour: count}`` of ``a`` and ``b``. Colours are shared:
         the same colour in both graphs means the same class.
+    tol : float or None
+        Float mode: the tolerance the answer was decided at, in units of the longest edge (None in exact mode and
+        for WL).
     """
 
     test: str
@@ -79,6 +82,7 @@ class Verdict:
     distinguished: bool
     iteration: int | None
     histograms: list[tuple[dict[int, int], dict[int, int]]] = field(repr=False)
+    tol: float | None = None
 
     def __str__(self) -> str:
         where = f"at iteration {self.iteration}" if self.distinguished else f"never (ran {len(self.histograms) - 1})"
@@ -107,11 +111,11 @@ def refine(refiner: Refiner, max_iter: int | None = None, stop_when_separated: b
     return history
 
 
-def verdict(test: str, group: str, exact: bool, history: list[list[list[int]]]) -> Verdict:
-    """The verdict on graphs 0 and 1 of a refinement history."""
+def verdict(test: str, group: str, exact: bool, history: list[list[list[int]]], tol: float | None = None) -> Verdict:
+    """The verdict on graphs 0 and 1 of a refinement history (decided at float tolerance ``tol``, if any)."""
     histograms = [(dict(sorted(Counter(c[0]).items())), dict(sorted(Counter(c[1]).items()))) for c in history]
     first = next((t for t, (a, b) in enumerate(histograms) if a != b), None)
-    return Verdict(test, group, exact, first is not None, first, histograms)
+    return Verdict(test, group, exact, first is not None, first, histograms, tol)
 
 
 def _relabel(keys: list[list[Hashable]]) -> list[list[int]]:
