@@ -1,10 +1,11 @@
-"""Run a suite's cells under a protocol: in parallel processes, logging each finished cell, resuming from the log.
+"""Run a suite's cells under a protocol, here or on a cluster (:mod:`dojo.executors`), logging each finished cell
+and resuming from the log.
 
 Every finished cell is appended to a JSONL log at once (flushed and fsynced), so an interrupted run loses at most
 the cells in flight; a rerun with the same log skips every cell whose key (cell, protocol and settings) it finds
 there. A cell's key holds the hash of its model's identity (class, source, config, version), so a log never
 hands back cells of another model registered under the same name. Each cell seeds its own models and motions and
-runs on one thread, so its numbers do not depend on ``jobs`` or on the order cells finish in; the log records
+runs on one thread, so its numbers do not depend on the executor, ``jobs`` or the order cells finish in; the log records
 wall-clock seconds, which the tables leave out.
 
 A run checks its arguments and that the log can be written before any work, and holds an exclusive lock on
@@ -18,27 +19,26 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
-from multiprocessing import get_context
+from functools import partial
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from dojo.executors import Executor, Failed, Local
 from dojo.models.wrap import model_identity, resolve
 from dojo.protocols import PROTOCOLS
 from dojo.protocols.common import pair_options, untrained
 from dojo.suites import Cell, pair_of
 
 __all__ = ["DEFAULTS", "settings_for", "run_cell", "read_log", "logged", "check_writable", "run", "Interrupted",
-           "LogWarning"]
+           "CellsFailed", "LogWarning"]
 
 #: Protocol settings when none are given: 5 initialisations x 8 copies (separate); 10 seeds x 100 epochs (train).
 DEFAULTS: dict[str, dict[str, int]] = {
@@ -92,6 +92,17 @@ def run_cell(cell: Cell, protocol: str, settings: Mapping[str, int]) -> dict:
         "separated": result.separated,
         "seconds": round(time.perf_counter() - start, 3),
     }
+
+
+class CellsFailed(RuntimeError):
+    """Cells that raised twice (each is retried once) while the rest of the run went on: ``failed`` holds each
+    one's error and traceback (:class:`dojo.executors.Failed`); every other cell is in the log."""
+
+    def __init__(self, log: Path, failed: Sequence[Failed]):
+        shown = "\n".join(f"  {f.cell.variant} on {f.cell.pair} (depth {f.cell.layers}): {f.error}" for f in failed)
+        super().__init__(f"{len(failed)} cell(s) failed twice; the other cells are in {log}:\n{shown}\nRerun to "
+                         "retry them; each one's traceback is in CellsFailed.failed[i].traceback.")
+        self.log, self.failed = log, list(failed)
 
 
 class LogWarning(UserWarning):
@@ -268,7 +279,7 @@ def _append(path: Path, record: dict) -> None:
 
 
 def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[str, int] | None = None,
-        jobs: int = 1, progress: bool = True, fresh: bool = False) -> list[dict]:
+        jobs: int = 1, executor: Executor | None = None, progress: bool = True, fresh: bool = False) -> list[dict]:
     """Run ``cells`` under ``protocol``, appending each finished cell to ``log``; return all their records.
 
     Before any work the arguments are checked, then ``log`` (its folder is created only now) is checked for
@@ -285,7 +296,10 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
     settings : mapping, optional
         Protocol settings (:func:`settings_for`); its defaults when omitted.
     jobs : int
-        Worker processes (``spawn`` context, one thread each); 1 runs in this process.
+        Local worker processes (``spawn`` context, one thread each); 1 runs in this process.
+    executor : Executor, optional
+        Where the cells run instead (:mod:`dojo.executors`: ``Local(jobs)`` or ``Dask(address)``); a cell that
+        raises is retried once, then reported, and the rest go on.
     progress : bool
         Show a tqdm progress bar on stderr.
     fresh : bool
@@ -300,6 +314,10 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
     ------
     ValueError
         For bad arguments, a log that cannot be written, or a log in use by another run.
+    ClusterError
+        (:mod:`dojo.executors`) when a cluster cannot run the cells, before any cell or, if it goes away, mid-run.
+    CellsFailed
+        After every other cell finished, when some cells raised twice.
     Interrupted
         (a ``KeyboardInterrupt``) on Ctrl-C: pending cells are cancelled, the workers stopped, and every finished
         cell is in the log.
@@ -307,8 +325,10 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}. Fix: one of {sorted(PROTOCOLS)}.")
     settings = dict(settings or settings_for(protocol))
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}. Fix: pass --jobs 1 or more.")
+    if executor is None:
+        executor = Local(jobs)
+    elif jobs != 1:
+        raise ValueError("give either jobs or an executor. Fix: Local(jobs) or Dask(address, workers=jobs).")
     log = Path(log)
     check_writable([log])
     try:
@@ -337,9 +357,15 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
         bar = tqdm(total=len(wanted), initial=len(wanted) - len(todo), disable=not progress,
                    desc=f"{cells[0].suite if cells else ''} ({protocol})", unit="cell")
         before = len(wanted) - len(todo)
-        records = _execute(todo, protocol, settings, jobs)
+        task = partial(run_cell, protocol=protocol, settings=settings)
+        records = executor.outcomes(task, todo, [_key(c, protocol, settings) for c in todo])
+        failed: list[Failed] = []
         try:
             for record in records:
+                if isinstance(record, Failed):
+                    failed.append(record)
+                    bar.set_postfix_str(f"{len(failed)} failed", refresh=False)
+                    continue
                 _append(log, record)
                 done[record["key"]] = record
                 bar.set_postfix_str(f"{record['variant']} on {record['pair']}", refresh=False)
@@ -354,42 +380,8 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
         finally:
             records.close()
             bar.close()
+        if failed:
+            raise CellsFailed(log, failed)
         return [done[k] for k in sorted(wanted)]
     finally:
         lock.release()
-
-
-def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C to the process group is the driver's to handle (it stops the workers)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _execute(cells: Sequence[Cell], protocol: str, settings: Mapping[str, int], jobs: int) -> Iterator[dict]:
-    """Records as cells finish: in this process, or in ``jobs`` spawned workers.
-
-    Closing the generator early (Ctrl-C in the caller, or any error) cancels the pending cells and terminates the
-    workers at once rather than waiting for the cells in flight.
-    """
-    if jobs == 1 or len(cells) <= 1:
-        threads = torch.get_num_threads()
-        try:
-            for cell in cells:
-                yield run_cell(cell, protocol, settings)
-        finally:
-            torch.set_num_threads(threads)
-        return
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(cells)), mp_context=get_context("spawn"),
-                               initializer=_ignore_sigint)
-    try:
-        futures = [pool.submit(run_cell, cell, protocol, settings) for cell in cells]
-        for future in as_completed(futures):
-            yield future.result()
-    except BaseException:  # KeyboardInterrupt, GeneratorExit (closed by the caller), a cell's error
-        workers = list((pool._processes or {}).values())  # noqa: SLF001 (the executor has no public handle)
-        pool.shutdown(wait=False, cancel_futures=True)
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.join(timeout=5)
-        raise
-    pool.shutdown(wait=True)

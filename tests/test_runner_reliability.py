@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dojo import models, runner, suites
+from dojo.executors import Local
 from dojo.cli import main
 
 pytestmark = pytest.mark.skipif("schnet" not in models.names(), reason="needs schnet registered")
@@ -77,11 +78,11 @@ def test_interrupt_in_the_driver_keeps_finished_cells_and_releases_the_lock(tmp_
     cells = suites.select(suites.suite("kchains", ["schnet"]), layers=[2, 3, 4])
     real, calls = runner.run_cell, []
 
-    def interrupted_second(*args):
+    def interrupted_second(*args, **kwargs):
         calls.append(args)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(runner, "run_cell", interrupted_second)
     with pytest.raises(runner.Interrupted) as stop:
@@ -199,7 +200,7 @@ def test_a_second_run_on_a_locked_log_refuses(tmp_path, monkeypatch, capsys):
 
 
 def test_the_lock_is_released_after_an_error(tmp_path, monkeypatch):
-    def boom(*args):
+    def boom(*args, **kwargs):
         raise RuntimeError("a cell failed")
 
     monkeypatch.setattr(runner, "run_cell", boom)
@@ -248,7 +249,7 @@ def test_bad_arguments_create_no_output_directory(tmp_path, capsys):
 def test_a_rerun_with_everything_logged_computes_and_builds_nothing(tmp_path, monkeypatch):
     log = tmp_path / "log.jsonl"
     first = runner.run(_cells(), "separate", log, settings=SETTINGS, progress=False)
-    monkeypatch.setattr(runner, "run_cell", lambda *a: pytest.fail("recomputed a logged cell"))
-    monkeypatch.setattr(runner, "_execute", lambda *a: pytest.fail("started the executor for nothing"))
+    monkeypatch.setattr(runner, "run_cell", lambda *a, **k: pytest.fail("recomputed a logged cell"))
+    monkeypatch.setattr(Local, "outcomes", lambda *a: pytest.fail("started the executor for nothing"))
     monkeypatch.setattr(runner, "untrained", lambda *a: pytest.fail("built a model"))
     assert _same(runner.run(_cells(), "separate", log, settings=SETTINGS, jobs=2, progress=False), first)

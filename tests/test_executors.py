@@ -1,0 +1,144 @@
+"""The tables' cells on a real Dask cluster (two worker processes on loopback), and the executor seam's guarantees.
+
+Through Dask, a suite gives byte-identical tables to a local run; a worker killed mid-run costs nothing but its
+cell (recomputed elsewhere) and an interrupted run resumes from the log; a cell that fails is retried once, then
+reported with its traceback while the rest go on; workers that run other versions, cannot import the model, or
+offer no GPU to a cell that asks for one are refused before any cell runs. Skipped only without the [dask] extra
+(the README's test command installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import dojo
+from dojo import executors, runner, suites, tables
+from dojo.cli import main
+
+distributed = pytest.importorskip("distributed", reason="the [dask] extra is not installed: pip install -e '.[dask]'")
+
+SETTINGS = {"inits": 2, "copies": 2, "seed": 0}
+ARGS = ["table", "kchains", "--models", "egnn", "schnet", "--seeds", "2", "--quiet"]
+FILES = ("md", "tex", "csv", "json")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as local:
+        yield local
+
+
+def table_files(folder: Path) -> dict[str, bytes]:
+    return {ext: (folder / f"kchains-separate.{ext}").read_bytes() for ext in FILES}
+
+
+def lines(log: Path) -> list[str]:
+    return log.read_text().splitlines()
+
+
+def cells() -> list:
+    return suites.suite("kchains", ["egnn", "schnet"])
+
+
+def rendered(log: Path) -> dict[str, str]:
+    """The table files that the records of ``log`` give (what `dojo table` writes)."""
+    records = runner.logged(log, "separate", SETTINGS)
+    return {ext: render(records) for ext, render in tables.FORMATS.items()}
+
+
+def test_a_suite_through_dask_gives_the_local_tables_byte_for_byte(cluster, tmp_path, capsys):
+    assert main([*ARGS, "--out", str(tmp_path / "local")]) == 0
+    assert main([*ARGS, "--out", str(tmp_path / "dask"), "--executor", "dask",
+                 "--address", cluster.scheduler_address]) == 0
+    assert table_files(tmp_path / "dask") == table_files(tmp_path / "local")
+    logged = [json.loads(line)["key"] for line in lines(tmp_path / "dask" / "kchains-separate.jsonl")]
+    assert len(logged) == len(set(logged)) == len(cells())
+    capsys.readouterr()
+
+
+def test_a_worker_killed_mid_run_and_an_interrupted_run_lose_no_cell(cluster, tmp_path):
+    log = tmp_path / "log.jsonl"
+    runner.run(cells(), "separate", tmp_path / "local.jsonl", settings=SETTINGS, progress=False)
+    local = rendered(tmp_path / "local.jsonl")
+    engine = executors.Dask(cluster.scheduler_address)
+    thread = threading.Thread(target=runner.run, args=(cells(), "separate", log),
+                              kwargs={"settings": SETTINGS, "executor": engine, "progress": False})
+    thread.start()
+    deadline = time.time() + 120
+    while (not log.exists() or not lines(log)) and time.time() < deadline:
+        time.sleep(0.05)
+    pids = distributed.Client(cluster.scheduler_address).run(os.getpid)
+    os.kill(next(iter(pids.values())), signal.SIGKILL)  # its nanny starts a fresh worker
+    thread.join(timeout=300)
+    assert not thread.is_alive()
+    keys = [json.loads(line)["key"] for line in lines(log)]
+    assert len(keys) == len(set(keys)) == len(cells())
+    assert rendered(log) == local
+
+    kept = lines(log)[:4]  # as if the driver had been killed after four cells
+    log.write_text("\n".join(kept) + "\n")
+    runner.run(cells(), "separate", log, settings=SETTINGS, executor=engine, progress=False)
+    assert lines(log)[:4] == kept and len(lines(log)) == len(cells())  # only the missing cells were computed
+    assert rendered(log) == local
+
+
+def test_a_failing_cell_is_retried_once_then_reported_and_the_rest_go_on(cluster, tmp_path):
+    marker = tmp_path / "attempts.txt"
+    broken = suites.select(suites.suite("kchains", ["tests.executor_models:failing"]), layers=[2],
+                           options={"marker": str(marker)})
+    good = suites.select(cells(), layers=[2])
+    for engine in (executors.Dask(cluster.scheduler_address), executors.Local(1), executors.Local(2)):
+        log = tmp_path / f"{engine.describe()}.jsonl"
+        marker.unlink(missing_ok=True)
+        with pytest.raises(runner.CellsFailed) as failed:
+            runner.run([*broken, *good], "separate", log, settings=SETTINGS, executor=engine, progress=False)
+        assert len(lines(marker)) == 2, engine.describe()  # tried, retried once, then reported
+        (report,) = failed.value.failed
+        assert "this model always fails" in report.error and "Traceback" in report.traceback
+        assert "executor_models.py" in report.traceback
+        assert len(lines(log)) == len(good)  # the others finished and were logged
+
+
+def test_workers_that_differ_from_the_driver_are_refused_before_any_cell(cluster, tmp_path, monkeypatch):
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setattr(dojo, "__version__", "0.0.0-driver")
+    with pytest.raises(executors.ClusterError, match="runs .*0.1.*the driver .*0.0.0-driver.*Fix: install"):
+        runner.run(cells(), "separate", log, settings=SETTINGS, executor=executors.Dask(cluster.scheduler_address),
+                   progress=False)
+    monkeypatch.undo()
+    assert lines(log) == []
+
+    module = tmp_path / "driver_only_models.py"
+    module.write_text("from dojo.models.egnn import EGNN as Net\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(executors.ClusterError, match="cannot import the model 'driver_only_models:Net'.*PYTHONPATH"):
+        runner.run(suites.suite("kchains", ["driver_only_models:Net"]), "separate", log, settings=SETTINGS,
+                   executor=executors.Dask(cluster.scheduler_address), progress=False)
+    assert lines(log) == []
+
+
+def test_a_cell_asking_for_a_gpu_needs_a_worker_offering_one(cluster, tmp_path, capsys):
+    code = main([*ARGS, "--out", str(tmp_path), "--executor", "dask", "--address", cluster.scheduler_address,
+                 "--gpus-per-cell", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no worker" in err and "--resources GPU=1" in err, err
+    assert lines(tmp_path / "kchains-separate.jsonl") == []
+
+
+def test_bad_executor_options_fail_before_any_work(tmp_path, capsys):
+    for extra, needle in ((["--address", "tcp://127.0.0.1:1"], "--executor dask"),
+                          (["--gpus-per-cell", "1"], "--executor dask")):
+        with pytest.raises(SystemExit) as exit_:
+            main([*ARGS, "--out", str(tmp_path / "x"), *extra])
+        assert exit_.value.code == 2 and needle in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    code = main([*ARGS, "--out", str(tmp_path / "y"), "--executor", "dask", "--address", "tcp://127.0.0.1:1"])
+    assert code == 2 and "cannot reach the Dask scheduler" in capsys.readouterr().err
