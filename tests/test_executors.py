@@ -128,6 +128,24 @@ def test_workers_that_differ_from_the_driver_are_refused_before_any_cell(cluster
     assert lines(log) == []
 
 
+def test_cells_asking_for_a_gpu_run_only_on_workers_offering_one(tmp_path):
+    """Placement by Dask resources: one worker declares a GPU (as `dask worker --resources GPU=1` does), one not."""
+    nanny = distributed.Nanny
+    workers = {"plain": {"cls": nanny, "options": {"nthreads": 1}},
+               "gpu": {"cls": nanny, "options": {"nthreads": 1, "resources": {"GPU": 1}}}}
+    scheduler = {"cls": distributed.Scheduler, "options": {"dashboard_address": None, "host": "127.0.0.1"}}
+    with distributed.SpecCluster(workers=workers, scheduler=scheduler) as mixed, distributed.Client(mixed) as client:
+        client.wait_for_workers(2, timeout=120)
+        chosen = suites.select(cells(), layers=[2, 3])
+        log = tmp_path / "log.jsonl"
+        with distributed.get_task_stream(client) as stream:
+            runner.run(chosen, "separate", log, settings=SETTINGS, progress=False,
+                       executor=executors.Dask(mixed.scheduler_address, gpus_per_cell=1))
+        assert len(lines(log)) == len(chosen)
+        ran = {task["worker"] for task in stream.data if "_remote" in str(task["key"])}
+        assert ran == {mixed.workers["gpu"].worker_address}, ran
+
+
 def test_a_cell_asking_for_a_gpu_needs_a_worker_offering_one(cluster, tmp_path, capsys):
     code = main([*ARGS, "--out", str(tmp_path), "--executor", "dask", "--address", cluster.scheduler_address,
                  "--gpus-per-cell", "1"])
