@@ -168,16 +168,16 @@ def _worker_report(models: Sequence[str]) -> dict:
 
 def _remote(task: Task, cell: Cell, expected: dict[str, str], key: str) -> dict:
     """A cell on a worker: the driver's versions checked again (a worker may join mid-run), then the key compared,
-    so that a worker whose copy of a model differs from the driver's can never log under the driver's key."""
+    so that a worker whose copy of a model or pair file differs from the driver's can never log under its key."""
     here = versions()
     if here != expected:
         raise ClusterError(f"worker runs {here}, the driver {expected}. Fix: install the same versions on the "
                            "workers as on the driver.")
     record = task(cell)
     if record["key"] != key:
-        raise ClusterError(f"the worker's model {cell.model!r} differs from the driver's (model hash "
-                           f"{record['model_id']['hash']}, the driver's key {key}). Fix: install the same version of "
-                           "the model's code on the workers as on the driver.")
+        raise ClusterError(f"the worker's copy of the model {cell.model!r} or of the pair {cell.pair!r} differs from "
+                           f"the driver's (worker's key {record['key']}, the driver's {key}). Fix: give the workers the "
+                           "same model code and pair files as the driver.")
     return record
 
 

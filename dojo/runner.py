@@ -17,6 +17,7 @@ records are skipped with a warning naming the file and line, and left in the fil
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -31,6 +32,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from counterexamples import is_pair_file
 from dojo.executors import Executor, Failed, Local
 from dojo.models.wrap import model_identity, resolve
 from dojo.protocols import PROTOCOLS
@@ -68,8 +70,13 @@ def settings_for(protocol: str, seeds: int | None = None, epochs: int | None = N
 
 
 def _key(cell: Cell, protocol: str, settings: Mapping[str, int]) -> str:
-    return json.dumps([json.loads(cell.key), model_identity(resolve(cell.model), cell.config)["hash"], protocol,
-                       dict(sorted(settings.items()))])
+    """The cell, its model's identity hash, the protocol and settings, and for a pair file a hash of its bytes (an
+    edited file is another pair: its old cells are never reused)."""
+    parts = [json.loads(cell.key), model_identity(resolve(cell.model), cell.config)["hash"], protocol,
+             dict(sorted(settings.items()))]
+    if is_pair_file(cell.pair):
+        parts.append(hashlib.sha256(Path(cell.pair).read_bytes()).hexdigest()[:16])
+    return json.dumps(parts)
 
 
 def run_cell(cell: Cell, protocol: str, settings: Mapping[str, int]) -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import counterexamples
 from dojo import models, runner, suites
 from dojo.executors import Local
 from dojo.cli import main
@@ -254,3 +255,17 @@ def test_a_rerun_with_everything_logged_computes_and_builds_nothing(tmp_path, mo
     monkeypatch.setattr(Local, "outcomes", lambda *a: pytest.fail("started the executor for nothing"))
     monkeypatch.setattr(runner, "untrained", lambda *a: pytest.fail("built a model"))
     assert _same(runner.run(_cells(), "separate", log, settings=SETTINGS, jobs=2, progress=False), first)
+
+
+def test_an_edited_pair_file_is_another_pair_and_never_reuses_logged_cells(tmp_path):
+    path = tmp_path / "mine.json"
+    counterexamples.load("kchains", k=4).save(path)
+    cells = [c for c in suites.select(suites.suite("kchains", ["schnet"]), pairs=[str(path)]) if c.pair == str(path)]
+    assert cells
+    log = tmp_path / "log.jsonl"
+    runner.run(cells, "separate", log, settings=SETTINGS, progress=False)
+    runner.run(cells, "separate", log, settings=SETTINGS, progress=False)
+    assert len(log.read_text().splitlines()) == len(cells)  # same file: resumed, nothing recomputed
+    path.write_text(path.read_text().replace('"description": "', '"description": "edited: ', 1))
+    runner.run(cells, "separate", log, settings=SETTINGS, progress=False)
+    assert len(log.read_text().splitlines()) == 2 * len(cells)  # edited file: computed again
