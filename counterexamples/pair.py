@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
 
 import sympy
@@ -214,6 +216,13 @@ class Pair:
                         for g in GROUPS for t in TESTS
                         if self.claims[t, g] is not None and (g == "O(3)" or self.claims[t, "O(3)"] is None))
         return f"{self.name} ({self.family}): {self.exact_a.num_nodes}+{self.exact_b.num_nodes} nodes; {sep or 'never'}"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the pair to a JSON pair file (format: :mod:`counterexamples.files`) and return its path;
+        :func:`counterexamples.load_file` reads it back, exactly."""
+        from counterexamples.files import save
+
+        return save(self, path)
 
     def plot(self, path: str | None = None, dtype: torch.dtype = torch.float64):
         """Render both graphs side by side in 3D (nodes coloured by type and numbered, edges as lines, equal

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
 from counterexamples.pair import Pair
 
-__all__ = ["family", "families", "pairs", "names", "load"]
+__all__ = ["family", "families", "pairs", "names", "load", "is_pair_file"]
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,25 @@ def names() -> list[str]:
     return [p.name for p in pairs()]
 
 
-def load(name: str, **params: object) -> Pair:
-    """Load a pair by family and parameters (``load("kchains", k=4)``) or by full name (``load("kchains-4")``).
+def load(name: str | os.PathLike, **params: object) -> Pair:
+    """Load a pair by family and parameters (``load("kchains", k=4)``), by full name (``load("kchains-4")``) or
+    from a pair file (``load("mine.json")``).
 
     A full name is a default instance's name, or ``<family>-<value>`` where the value is the family's first
-    parameter (``"kchains-7"`` is ``kchains(k=7)``).
+    parameter (``"kchains-7"`` is ``kchains(k=7)``). A name ending in ``.json`` (or a ``pathlib.Path``) is a pair
+    file, read, checked and certified by :func:`counterexamples.files.load_file`.
 
     Examples
     --------
     >>> load("kchains", k=4).name == load("kchains-4").name == "kchains-4"
     True
     """
+    if is_pair_file(name):
+        if params:
+            raise ValueError(f"load({str(name)!r}, ...): a pair file takes no parameters. Fix: load({str(name)!r}).")
+        from counterexamples.files import load_file
+
+        return load_file(name)
     if not isinstance(name, str):
         raise ValueError(f"load: the pair name must be a str, got {type(name).__name__} {name!r:.60}. "
                          f"Fix: a pair name such as 'kchains-4' or a family in {families()} with parameters.")
@@ -92,6 +101,11 @@ def load(name: str, **params: object) -> Pair:
             raise ValueError(f"cannot load {name!r}: {err}. Fix: `dojo list --family {head}` prints its pairs.") \
                 from err
     raise ValueError(f"unknown pair {name!r}. Fix: one of {names()} or a family in {families()} with parameters.")
+
+
+def is_pair_file(name: object) -> bool:
+    """Whether ``name`` names a pair file rather than a library pair: a path object, or a string ending in ``.json``."""
+    return isinstance(name, os.PathLike) or (isinstance(name, str) and name.lower().endswith(".json"))
 
 
 def _make(name: str, params: Mapping[str, object]) -> Pair:

@@ -17,7 +17,8 @@ from dojo.formatting import csv_text, iteration, markdown
 #: The zoo's keys and the library's families, known without importing them (tests keep them equal to the
 #: registries), so that names are checked before the heavy imports.
 ZOO = ("schnet", "dimenet", "spherenet", "egnn", "gvp", "painn", "tfn", "mace")
-FAMILIES = ("kchains", "rotsym", "bodyorder", "chiral", "onehop", "controls", "dojo4body")
+FAMILIES = ("kchains", "rotsym", "bodyorder", "chiral", "onehop", "controls", "dojo4body", "platonic",
+            "distance_degenerate", "sverdlov_dym", "bispectrum")
 
 DESCRIPTION = """\
 The geometric GNN dojo: can an architecture tell two geometric graphs apart, and why not?
@@ -25,6 +26,7 @@ The geometric GNN dojo: can an architecture tell two geometric graphs apart, and
 Commands:
   list    the counterexample library: every pair with its family, size and what theory claims about it
   gwl     the geometric Weisfeiler-Leman tests on library pairs: the iteration at which each test separates them
+  search  find new counterexamples: pairs a weaker test never separates and a stronger one does, certified
   table   a discriminability table: models against pairs, with the bounding tests' verdicts beside them
   profile where a model (yours or the zoo's) sits in the GWL hierarchy, from its verdicts on the library
   figures every figure of the dojo redrawn from data: pairs, colour refinement, the hierarchy, tables, margins
@@ -82,7 +84,13 @@ def check_model(name: str) -> str:
 
 
 def check_pair(name: str) -> str:
-    """argparse type: a family name or a pair name '<family>-<value>' of a known family."""
+    """argparse type: a family name, a pair name '<family>-<value>' of a known family, or a pair file 'PATH.json'
+    that exists (its content is read and certified when the command runs)."""
+    if name.lower().endswith(".json"):
+        if not os.path.isfile(name):
+            raise argparse.ArgumentTypeError(f"no pair file {name!r}: check the path (pair files are written by "
+                                             "Pair.save; see counterexamples.files)")
+        return name
     if name.split("-")[0] not in FAMILIES:
         raise argparse.ArgumentTypeError(f"unknown pair or family {name!r}: families are {list(FAMILIES)}; pairs "
                                          "are named '<family>-<value>' (dojo list prints them)")
@@ -136,6 +144,22 @@ def _cmd_gwl(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_search(args: argparse.Namespace) -> int:
+    from dojo.search import MAX_SUBSETS, search
+
+    group = {"O3": "O(3)", "SO3": "SO(3)"}.get(args.group, args.group)
+    report = search(args.weaker, args.stronger, kind=args.kind, max_nodes=args.max_nodes, group=group,
+                    sources=args.sources, min_nodes=args.min_nodes, limit=args.limit, seconds=args.seconds,
+                    out=args.out, progress=not args.quiet)
+    header = ["pair", "nodes", "vertices (a / b)", args.weaker, args.stronger, "certified", "library", "file"]
+    print(markdown(header, report.table()))
+    print(f"\n{report.summary()}")
+    if report.skipped:
+        print(f"Skipped (more than {MAX_SUBSETS} subsets): "
+              + ", ".join(f"{name} at {size} nodes" for name, size in report.skipped))
+    return 0
+
+
 def _cmd_table(args: argparse.Namespace) -> int:
     """Run the suite, then write its table files from every record of the log under this protocol and these
     settings (``runner.logged``): a run of some models or pairs adds to the suite's table, it never drops what an
@@ -143,8 +167,10 @@ def _cmd_table(args: argparse.Namespace) -> int:
     finished cells kept in the log."""
     from pathlib import Path
 
-    from dojo import runner, suites, tables
+    from dojo import executors, runner, suites, tables
 
+    engine = executors.executor(args.executor, jobs=args.jobs, address=args.address,
+                                gpus_per_cell=args.gpus_per_cell)
     models = (args.models or []) + (args.model or []) or None
     cells = suites.select(suites.suite(args.suite, models), args.pairs, args.layers, dict(args.set or []))
     settings = runner.settings_for(args.protocol, seeds=args.seeds, epochs=args.epochs)
@@ -153,8 +179,16 @@ def _cmd_table(args: argparse.Namespace) -> int:
     log = out / f"{stem}.jsonl"
     runner.check_writable([log, *(out / f"{stem}.{ext}" for ext in tables.FORMATS)])
     try:
-        records = runner.run(cells, args.protocol, log, settings=settings, jobs=args.jobs, progress=not args.quiet,
-                             fresh=args.fresh)
+        records = runner.run(cells, args.protocol, log, settings=settings, executor=engine,
+                             progress=not args.quiet, fresh=args.fresh)
+    except executors.ClusterError as err:
+        print(f"dojo table: {err}", file=sys.stderr)
+        return 2
+    except runner.CellsFailed as err:
+        for failed in err.failed:
+            print(failed.traceback, file=sys.stderr)
+        print(f"dojo table: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as stop:
         kept = f"{stop.kept} of {stop.total} cells kept in {stop.log}" if isinstance(stop, runner.Interrupted) else \
             f"finished cells kept in {log}"
@@ -204,11 +238,38 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run WL, IGWL_(k), IGWL and GWL on counterexample pairs and print, per pair and "
                                    "test, the first iteration at which the test separates the two graphs.")
     p.add_argument("names", nargs="*", metavar="NAME", type=check_pair,
-                   help="pairs or families (e.g. kchains-4, kchains; default: the whole library)")
+                   help="pairs, families or pair files (e.g. kchains-4, kchains, mine.json; default: the whole "
+                        "library)")
     p.add_argument("--group", choices=("O3", "SO3", "O(3)", "SO(3)"), default="O3", help="symmetry group (default O3)")
     p.add_argument("--exact", action="store_true", help="exact arithmetic (sympy number fields) instead of floats")
     p.add_argument("--format", choices=("md", "csv"), default="md", help="output format (default: md)")
     p.set_defaults(run=_cmd_gwl)
+
+    tests = ("wl", "igwl-2", "igwl-3", "igwl-4", "igwl-5", "igwl", "gwl")  # counterexamples.TESTS, without sympy
+    p = sub.add_parser("search", help="find new counterexamples between two tests, certified",
+                       description="Search vertex subsets of symmetric point sets (Platonic solids, Li et al.'s "
+                                   "unions, the integer points of a sphere) for non-congruent graph pairs that "
+                                   "WEAKER never separates and STRONGER does; confirm each in exact arithmetic, "
+                                   "certify it, compare it with the library and write it as a pair file.")
+    p.add_argument("weaker", choices=tests, metavar="WEAKER",
+                   help=f"the test that must never separate: {', '.join(tests)}, weakest first")
+    p.add_argument("stronger", choices=tests, metavar="STRONGER", help="the later test that must separate")
+    p.add_argument("--kind", choices=("complete", "star", "radius"), default="complete",
+                   help="complete graphs on the chosen vertices, stars from the centre, or nearest-neighbour graphs "
+                        "(default: complete)")
+    p.add_argument("--max-nodes", type=positive, default=6, help="largest graph, in nodes (default 6)")
+    p.add_argument("--min-nodes", type=positive, default=3, help="smallest graph, in nodes (default 3)")
+    p.add_argument("--group", choices=("O3", "SO3", "O(3)", "SO(3)"), default="O3", help="symmetry group (default O3)")
+    p.add_argument("--sources", nargs="+", metavar="SET",
+                   choices=("tetrahedron", "octahedron", "cube", "icosahedron", "dodecahedron", "cube_octahedron",
+                            "two_cubes", "lattice26", "sphere5"),
+                   help="only these point sets: tetrahedron, octahedron, cube, icosahedron, dodecahedron, "
+                        "cube_octahedron, two_cubes, lattice26, sphere5 (default: all)")
+    p.add_argument("--limit", type=positive, help="stop after this many found pairs")
+    p.add_argument("--seconds", type=positive, help="stop after about this many seconds")
+    p.add_argument("--out", default="search-results", help="folder for the pair files (default: search-results)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(run=_cmd_search)
 
     p = sub.add_parser("table", help="a discriminability table (suites: kchains, rotsym, bodyorder, all)",
                        description="Run a suite of models against counterexample pairs and print its table; "
@@ -222,12 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="your model, 'package.module:ClassOrFactory' or an entry point (repeatable; alone: only it)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", type=setting,
                    help="a build option for the models (repeatable; VALUE as JSON, e.g. hidden=64)")
-    p.add_argument("--pairs", nargs="+", metavar="PAIR", type=check_pair, help="only these pairs or families")
+    p.add_argument("--pairs", nargs="+", metavar="PAIR", type=check_pair,
+                   help="only these pairs or families; a pair file (PATH.json) adds its pair to the suite")
     p.add_argument("--layers", nargs="+", type=positive, help="run at these depths instead of the suite's")
     p.add_argument("--seeds", type=positive, help="initialisations (separate, default 5) or training seeds (train, 10)")
     p.add_argument("--epochs", type=positive, help="training epochs (train only, default 100)")
     p.add_argument("--out", default="results", help="output directory (default: results)")
-    p.add_argument("--jobs", type=positive, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--jobs", type=positive, default=1,
+                   help="parallel worker processes (default 1); with --executor dask and no --address, local workers")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="where cells run: local processes (default) or a Dask cluster (the [dask] extra)")
+    p.add_argument("--address", help="the Dask scheduler, e.g. tcp://host:8786 (default: a local Dask cluster)")
+    p.add_argument("--gpus-per-cell", type=float, default=0, metavar="N",
+                   help="GPUs each cell asks of the cluster (Dask workers started with --resources GPU=1)")
     p.add_argument("--fresh", action="store_true", help="recompute every cell instead of resuming from the log")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_table)

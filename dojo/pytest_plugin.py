@@ -14,6 +14,9 @@ Three uses.
        def test_sees_kchains():
            pass
 
+   ``pair`` is a library pair's name or a pair file (``"data/mine.json"``, relative to the test file's folder;
+   see :mod:`counterexamples.files`).
+
 3. Fixtures: ``dojo_model`` is the ``--dojo-model`` model (resolved); a ``conftest.py`` may override it to return
    a model of its own (a class, a factory, ``dojo.models.wrap(...)``). ``dojo_pairs(family=None)`` lists the
    library's default pairs::
@@ -70,7 +73,8 @@ NO_MODEL = ("no dojo model to check. Fix: run pytest with --dojo-model=package.m
             "(a class, a factory or dojo.models.wrap(...)).")
 
 MARKER = ("dojo(pair, layers=None, expect='separates', config=None, inits=None): check the model of the dojo_model "
-          "fixture (--dojo-model or a conftest override) against a counterexample pair before the test body: "
+          "fixture (--dojo-model or a conftest override) against a counterexample pair (a library name, or a pair "
+          "file PATH.json relative to the test file's folder) before the test body: "
           "expect='separates' or 'blind', at `layers` (default: where GWL first separates the pair), with "
           "`config` merged over --dojo-set and `inits` initialisations (default --dojo-inits).")
 
@@ -343,12 +347,16 @@ def check_marker(item: pytest.Item, mark: pytest.Mark) -> None:
     model = getattr(item, "funcargs", {}).get("dojo_model")
     if model is None:
         raise ValueError(f"@pytest.mark.dojo{_call(mark)}: {NO_MODEL}")
+    from counterexamples import is_pair_file
     from dojo import testing
 
+    pair = args["pair"]
+    if is_pair_file(pair) and not Path(pair).is_absolute():  # test data lives beside the test, wherever pytest runs
+        pair = str(Path(item.path).parent / pair)
     check = testing.assert_separates if args["expect"] == "separates" else testing.assert_blind
     config = {**_model_config(item.config), **(args["config"] or {})}
     inits = item.config.getoption("dojo_inits") if args["inits"] is None else args["inits"]
-    check(model, args["pair"], layers=args["layers"], config=config, inits=inits)
+    check(model, pair, layers=args["layers"], config=config, inits=inits)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -45,7 +45,7 @@ class Cell:
     Attributes
     ----------
     suite, pair, model : str
-        The suite, the pair's name (``counterexamples.load`` accepts it) and the zoo key.
+        The suite, the pair's name or pair file path (``counterexamples.load`` accepts both) and the zoo key.
     layers : int
         The model's depth (``num_layers``).
     options : tuple of (name, value)
@@ -85,7 +85,8 @@ def _family_pairs(family: str, suite_name: str) -> list[Pair]:
 
 @cache
 def pair_of(name: str) -> Pair:
-    """The library pair called ``name`` (cached: suites, the runner and the tables all look pairs up by name)."""
+    """The library pair called ``name``, or the pair in the pair file ``name`` (``PATH.json``), read and certified
+    once per process (cached: suites, the runner and the tables all look pairs up by name)."""
     return counterexamples.load(name)
 
 
@@ -186,10 +187,22 @@ def frozen(value: object) -> object:
     return tuple(frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
+def _file_cells(cells: Sequence[Cell], files: Sequence[str]) -> list[Cell]:
+    """Cells that run the pairs of ``files`` against every model variant of ``cells``, at their default depth."""
+    variants = list({(c.suite, c.model, c.options): None for c in cells})
+    return [Cell(suite, path, model, default_depth(pair_of(path)), options) for path in files
+            for suite, model, options in variants
+            if pair_of(path).task == "invariant" or _has_vectors(model)]
+
+
 def select(cells: Sequence[Cell], pairs: Sequence[str] | None = None, layers: Sequence[int] | None = None,
            options: Mapping[str, object] | None = None) -> list[Cell]:
     """Narrow ``cells`` to ``pairs`` (pair or family names), run them at ``layers`` instead of the suite's depths,
     and add build ``options`` to every cell.
+
+    A pair file (``PATH.json``) among ``pairs`` adds cells: its pair against every model variant of the suite, at
+    the depth where GWL first separates it (:func:`default_depth`), equivariant-task pairs only for models with
+    equivariant features.
 
     Raises
     ------
@@ -203,12 +216,13 @@ def select(cells: Sequence[Cell], pairs: Sequence[str] | None = None, layers: Se
     [('kchains-4', 3, 'egnn hidden=8')]
     """
     if pairs:
+        files = [p for p in pairs if counterexamples.is_pair_file(p)]
         families = {p: pair_of(p).family for p in {c.pair for c in cells}}
-        unknown = sorted(set(pairs) - set(families) - set(families.values()))
+        unknown = sorted(set(pairs) - set(files) - set(families) - set(families.values()))
         if unknown:
             raise ValueError(f"pairs {unknown} are not in this suite. Fix: some of {sorted(families)} or of the "
-                             f"families {sorted(set(families.values()))}.")
-        cells = [c for c in cells if c.pair in pairs or families[c.pair] in pairs]
+                             f"families {sorted(set(families.values()))}, or a pair file PATH.json.")
+        cells = [c for c in cells if c.pair in pairs or families[c.pair] in pairs] + _file_cells(cells, files)
     if layers:
         cells = list({replace(c, layers=depth): None for c in cells for depth in layers})
     if options:

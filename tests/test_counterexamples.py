@@ -17,7 +17,8 @@ from counterexamples import GROUPS, TESTS, ExactGraph, Pair, claims
 from dojo.cli import main
 from dojo.graphs import check_graph
 
-FAMILIES = ["kchains", "rotsym", "bodyorder", "chiral", "onehop", "controls", "dojo4body"]
+FAMILIES = ["kchains", "rotsym", "bodyorder", "chiral", "onehop", "controls", "dojo4body", "platonic",
+            "distance_degenerate", "sverdlov_dym", "bispectrum"]
 PAIRS = counterexamples.pairs()
 
 

@@ -27,7 +27,7 @@ ModelSpec = str | Callable[..., object] | nn.Module
 
 
 def as_pair(pair: Pair | str) -> Pair:
-    """``pair`` itself, or the library pair of that name (``"kchains-4"``)."""
+    """``pair`` itself, the library pair of that name (``"kchains-4"``) or the pair in a pair file (``"mine.json"``)."""
     if isinstance(pair, str):
         return counterexamples.load(pair)
     if not isinstance(pair, Pair):
