@@ -219,11 +219,15 @@ def pair_from_graphs(exact_a: ExactGraph, exact_b: ExactGraph, *, name: str, tas
         pair = replace(pair, orientation_order=orientation_order)
     except ValueError as err:
         raise ValueError(f"{where}: {err}") from None
-    failures = certify(pair).failures()
-    if failures:
+    certificate = certify(pair)
+    if failures := certificate.failures():
         raise ValueError(f"{where}: certification failed: " + "; ".join(f"{c.claim} ({c.evidence})" for c in failures)
                          + ". Fix: correct congruent_under or orientation_order, or leave them out to have them "
                            "computed.")
+    if unverified := certificate.unverified():
+        raise ValueError(f"{where}: claims that certification could not decide within its budget: "
+                         + "; ".join(f"{c.claim} ({c.evidence})" for c in unverified) + ". Fix: a smaller pair "
+                         "(fewer nodes or neighbours), or certify(pair, budget=...) by hand before trusting it.")
     return pair
 
 

@@ -1,11 +1,14 @@
-"""Exact certification of the counterexample library: every pair's defining properties, and failure when mislabelled.
+"""Exact certification of the counterexample library: every pair's claims, and failure when mislabelled.
 
-Everything is exact (number-field arithmetic, counterexamples.certify); nothing here uses dojo.gwl.
+Everything is exact (number-field arithmetic, counterexamples.certify), independent of dojo.gwl; dojo.gwl appears
+only to cross-check the two independent implementations against each other.
 """
 
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -17,6 +20,7 @@ from hypothesis import strategies as st
 import counterexamples
 from counterexamples import GROUPS, TESTS, ExactGraph, claims
 from counterexamples.certify import (
+    Check,
     as_exact,
     certify,
     congruence,
@@ -26,10 +30,12 @@ from counterexamples.certify import (
     maps_onto,
     neighbourhood_counts,
     orientation_order,
+    separation,
 )
 from counterexamples.controls import exact_rotation
 from counterexamples.rotsym import rotation_z
 from dojo.graphs import geometric_graph
+from dojo.gwl import distinguish
 
 PAIRS = {p.name: p for p in counterexamples.pairs()}
 
@@ -123,8 +129,8 @@ def test_mislabelled_original_four_body_pair_fails():
                            claims=claims({t: (1 if t in ("igwl-5", "igwl", "gwl") else None) for t in TESTS}))
     failed = _failed(as_published)
     assert "not congruent under O(3)" in failed and "not congruent under SO(3)" in failed
-    assert "igwl-5 under O(3) separates at iteration 1" in failed
-    assert "gwl under SO(3) separates at iteration 1" in failed
+    assert "igwl-5 under O(3) first separates at iteration 1" in failed
+    assert "gwl under SO(3) first separates at iteration 1" in failed
 
 
 def test_mislabelled_chiral_pair_fails():
@@ -133,26 +139,109 @@ def test_mislabelled_chiral_pair_fails():
     wrong = replace(pair, congruent_under=frozenset(),
                     claims=claims({t: (1 if t in ("igwl-4", "igwl-5", "igwl", "gwl") else None) for t in TESTS}))
     failed = _failed(wrong)
-    assert "not congruent under O(3)" in failed and "igwl-4 under O(3) separates at iteration 1" in failed
+    assert "not congruent under O(3)" in failed and "igwl-4 under O(3) first separates at iteration 1" in failed
 
 
 def test_overclaimed_body_order_fails():
     """The 3-body pair claimed to defeat 4-body invariants too."""
     pair = PAIRS["bodyorder-3"]
     wrong = replace(pair, claims=claims({t: (1 if t in ("igwl-5", "igwl", "gwl") else None) for t in TESTS}))
-    assert _failed(wrong) == {"igwl-4 under O(3) never separates, so not at iteration 1",
-                              "igwl-4 under SO(3) never separates, so not at iteration 1"}
+    assert _failed(wrong) == {"igwl-4 under O(3) never separates", "igwl-4 under SO(3) never separates"}
 
 
 def test_wrong_invariant_and_orientation_claims_fail():
     onehop = PAIRS["onehop-cyclohexane"]
     wrong = replace(onehop, claims=claims({t: (1 if t in ("igwl", "gwl") else None) for t in TESTS}))
-    assert "igwl under O(3) separates at iteration 1" in _failed(wrong)
+    assert "igwl under O(3) first separates at iteration 1" in _failed(wrong)
     rot = PAIRS["rotsym-3"]
     assert _failed(replace(rot, orientation_order=2)) == {"orientation order 2"}
     kch = PAIRS["kchains-3"]
     assert "wl under O(3) first separates at iteration 2" in _failed(
         replace(kch, claims=claims({t: 2 for t in TESTS})))
+
+
+#: Pairs that the independent refinement is cross-checked on: every counterexample, and controls and mirror pairs
+#: whose "never" the refinement must prove by itself (certify would take the congruence instead).
+CROSS = [n for n, p in PAIRS.items() if not p.congruent_under] + [
+    "rotsym-3", "controls-kchains-4", "controls-onehop-cyclohexane", "dojo4body-chiral", "chiral-tetrahedral"]
+
+
+@pytest.mark.parametrize("name", CROSS)
+def test_exact_refinement_agrees_with_the_gwl_implementation(name):
+    """Two independent implementations (computation trees and matchings here, canonical frames in dojo.gwl) give
+    the same first separating iteration for every test and group, and the refinement proves every "never"."""
+    pair = PAIRS[name]
+    for group in GROUPS:
+        for test in TESTS:
+            found = separation(pair.exact_a, pair.exact_b, test, group)
+            expected = distinguish(pair, test=test, group=group, exact=True).iteration
+            assert found.iteration == expected and (expected is not None or found.never), (test, group, found)
+
+
+def test_kchains_claimed_never_separated_by_gwl_fail():
+    """The issue's case: GWL separates the 4-chains at iteration 3, so "never" must not be certified."""
+    pair = PAIRS["kchains-4"]
+    wrong = replace(pair, claims=claims({t: None for t in TESTS}))
+    assert _failed(wrong) == {"gwl under O(3) never separates", "gwl under SO(3) never separates"}
+
+
+MISLABEL = {"kchains-4": ("gwl",), "kchains-6": ("gwl",), "chiral-helix": ("gwl",), "onehop-cubic": ("gwl",),
+            "bodyorder-2": ("igwl-3", "gwl"), "bodyorder-3": ("igwl-4",), "chiral-tetrahedral": ("igwl-4",)}
+
+
+@pytest.mark.parametrize("name", MISLABEL)
+def test_claims_mislabelled_at_every_iteration_fail(name):
+    """For a test that first separates at t: claims of t - 1, t + 1 and never all fail, each by its own check
+    (labellings that break the claims' hierarchy are refused by Pair itself)."""
+    pair = PAIRS[name]
+    tried = 0
+    for test in MISLABEL[name]:
+        for group in GROUPS:
+            t = pair.claim(test, group)
+            if t is None:
+                continue
+            for wrong in {t - 1, t + 1, None} - {-1}:
+                table = dict(pair.claims)
+                table[test, group] = wrong
+                try:
+                    mislabelled = replace(pair, claims=table)
+                except ValueError:
+                    continue
+                when = "never separates" if wrong is None else f"first separates at iteration {wrong}"
+                assert f"{test} under {group} {when}" in _failed(mislabelled), (test, group, wrong)
+                tried += 1
+    assert tried >= 2
+
+
+def test_a_claim_beyond_the_budget_is_unverified_and_not_ok():
+    pair = PAIRS["kchains-4"]
+    cert = certify(pair, budget=50)
+    assert not cert.ok and not cert.failures() and cert.unverified()
+    assert all(c.status == "unverified" for c in cert.unverified())
+    text = str(cert)
+    assert text.startswith("certificate for kchains-4: NOT CERTIFIED: 0 failed") and "UNVERIFIED gwl under O(3)" in text
+    assert certify(pair, budget=None).ok
+
+
+def test_separation_reports_what_it_proved():
+    pair = PAIRS["kchains-4"]
+    early = separation(pair.exact_a, pair.exact_b, "gwl", max_iter=2)
+    assert (early.iteration, early.checked, early.stable, early.never) == (None, 2, False, False)
+    assert separation(pair.exact_a, pair.exact_b, "gwl", budget=50).exhausted
+    never = separation(pair.exact_a, pair.exact_b, "igwl", "SO(3)")
+    assert never.never and never.iteration is None
+    with pytest.raises(ValueError, match="unknown test"):
+        separation(pair.exact_a, pair.exact_b, "gwl-2")
+    with pytest.raises(ValueError, match="status must be"):
+        Check("a claim", "probably", "no evidence")
+
+
+def test_certification_does_not_use_the_gwl_implementation():
+    code = ("import sys, counterexamples; from counterexamples.certify import certify; "
+            "assert certify(counterexamples.load('kchains-4')).ok; "
+            "print(sorted(m for m in sys.modules if m.startswith('dojo.gwl')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_certify_a_users_float_graphs():
@@ -189,7 +278,8 @@ points = st.lists(st.tuples(*[st.integers(-3, 3)] * 3), min_size=3, max_size=6, 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(points=points, seed=st.integers(0, 10**6), reflect=st.booleans())
 def test_certificates_are_invariant_under_exact_rigid_motions(points, seed, reflect):
-    """A rotated (or reflected), translated, relabelled copy: congruent, equal invariants, a local isomorphism."""
+    """A rotated (or reflected), translated, relabelled copy: congruent, equal invariants, a local isomorphism, and
+    exact refinement proves by itself that GWL and IGWL never separate it from the original."""
     rng = random.Random(seed)
     n = len(points)
     edges = [(i, i + 1) for i in range(n - 1)] + [(0, n - 1)] * (n > 3)
@@ -208,7 +298,17 @@ def test_certificates_are_invariant_under_exact_rigid_motions(points, seed, refl
         assert ma == mb
     assert all(x == y for x, y in neighbourhood_counts(graph, copy, "O(3)"))
     assert local_isomorphism(graph, copy, "O(3)") is not None
+    assert separation(graph, copy, "gwl", "O(3)").never and separation(graph, copy, "igwl", "O(3)").never
     if not reflect:
+        assert separation(graph, copy, "gwl", "SO(3)").never
         assert congruence(graph, copy, "SO(3)") is not None
         ma, mb = k_body_multisets(graph, copy, 4, "SO(3)")
         assert ma == mb
+
+
+def test_dojo_list_certify_shows_every_pairs_certificate(capsys):
+    from dojo.cli import main
+
+    assert main(["list", "--family", "distance_degenerate", "--certify"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| distance_degenerate-")]
+    assert len(rows) == len(counterexamples.pairs("distance_degenerate")) and all("checks verified" in r for r in rows)

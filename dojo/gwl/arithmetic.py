@@ -6,8 +6,9 @@ A :class:`Geometry` holds one graph's positions and answers those products for e
 tolerance and one table of values) and turns numbers into canonical integer ids.
 
 Exact mode
-    Coordinates are sympy expressions (integers, rationals, radicals, ``cos(pi/7)``...). All of them are written in
-    one number field ``Q(theta)`` (sympy's ``primitive_element``), where an element has a unique representation as a
+    Coordinates are sympy expressions: rationals, radicals (nested too, ``sqrt(2 + sqrt(3))``), ``cos(pi/7)``...
+    and any sums, products, quotients and powers of them (``2/(1 + sqrt(5))``). All of them are written in one
+    number field ``Q(theta)`` (sympy's ``primitive_element``), where an element has a unique representation as a
     polynomial in ``theta`` of bounded degree: equality is equality of coefficient lists, with no tolerance anywhere.
     Rational coordinates use :class:`fractions.Fraction`. Canonical keys order field elements by their coefficient
     lists, a total order that is the same for every graph of the run (it need not be the order of the reals).
@@ -33,7 +34,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from fractions import Fraction
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 import sympy
@@ -295,7 +296,11 @@ def _canonical(x) -> Hashable:
 
 
 def _atoms(expr: sympy.Expr) -> Iterable[sympy.Expr]:
-    """The irrational building blocks of an expression built from them by +, * and integer powers."""
+    """The irrational building blocks of an expression built from them by +, *, / and integer powers.
+
+    A rational power ``b**(p/q)`` is the integer power ``p`` of the root ``b**(1/q)``, so ``sqrt(5)**3`` and
+    ``(1 + sqrt(5))**(-3/2)`` add one generator each (the root), not one per power.
+    """
     if expr.is_Rational:
         return
     if expr.is_Add or expr.is_Mul:
@@ -303,8 +308,15 @@ def _atoms(expr: sympy.Expr) -> Iterable[sympy.Expr]:
             yield from _atoms(arg)
     elif expr.is_Pow and expr.exp.is_Integer:
         yield from _atoms(expr.base)
+    elif expr.is_Pow and expr.exp.is_Rational and expr.exp.p != 1:
+        yield from _atoms(_root(expr))
     else:
         yield expr
+
+
+def _root(power: sympy.Pow) -> sympy.Expr:
+    """``b**(1/q)`` for ``power = b**(p/q)`` (sympy may simplify it, e.g. ``12**(1/2) = 2*sqrt(3)``)."""
+    return sympy.Pow(power.base, sympy.Rational(1, power.exp.q))
 
 
 @lru_cache(maxsize=64)
@@ -313,47 +325,54 @@ def _field_converter(atoms: frozenset) -> Callable[[sympy.Expr], object]:
 
     With no atoms the field is Q (Fractions). Otherwise sympy's ``primitive_element`` gives ``theta`` with
     ``Q(atoms) = Q(theta)`` and each atom as a polynomial in ``theta``; an expression is then evaluated by its
-    tree of sums, products and integer powers (cheap), instead of sympy's per-number ``to_number_field`` (slow).
+    tree of sums, products, inverses and integer powers (cheap, :func:`_evaluate`), instead of sympy's per-number
+    ``to_number_field`` (slow). Every atom must be a real algebraic number: a radical (nested or not), a
+    trigonometric value at a rational multiple of pi, a ``CRootOf``...
     """
     if not atoms:
-        return lambda e: Fraction(int(e.p), int(e.q))
+        return partial(_evaluate, rational=lambda q: Fraction(int(q.p), int(q.q)), images={})
     for atom in atoms:
-        if not (atom.is_real and atom.is_algebraic):
+        if atom.is_real is False or atom.is_algebraic is False:
             raise ValueError(f"exact mode: coordinate part {atom} is not a real algebraic number. "
                              "Fix: use rationals, radicals and trigonometric values at rational multiples of pi, "
                              "or use exact=False.")
     ordered = sorted(atoms, key=sympy.default_sort_key)
-    minpoly, _, reps = primitive_element(ordered, ex=True, polys=True)
+    try:
+        minpoly, _, reps = primitive_element(ordered, ex=True, polys=True)
+    except Exception as err:  # sympy raises several types for numbers it cannot place in a field
+        raise ValueError(f"exact mode: sympy cannot place {ordered} in a number field ({err}). Fix: write the "
+                         "coordinates with rationals, radicals and cos/sin of rational multiples of pi, or use "
+                         "exact=False.") from err
     coeffs = minpoly.all_coeffs()
     domain = sympy.QQ
     mod = [domain.convert(c) / domain.convert(coeffs[0]) for c in coeffs]
     images = {atom: ANP([domain.convert(c) for c in rep], mod, domain) for atom, rep in zip(ordered, reps)}
-
-    def element(value: sympy.Expr) -> ANP:
-        if value.is_Rational:
-            return ANP([domain.convert(value)] if value else [], mod, domain)
-        if value.is_Add:
-            total = element(value.args[0])
-            for arg in value.args[1:]:
-                total = total + element(arg)
-            return total
-        if value.is_Mul:
-            total = element(value.args[0])
-            for arg in value.args[1:]:
-                total = total * element(arg)
-            return total
-        if value.is_Pow and value.exp.is_Integer:
-            base = element(value.base)
-            return base ** int(value.exp) if value.exp >= 0 else _inverse(base) ** int(-value.exp)
-        return images[value]
-
-    return element
+    return partial(_evaluate, rational=lambda q: ANP([domain.convert(q)] if q else [], mod, domain), images=images)
 
 
-def _inverse(x: ANP) -> ANP:
+def _evaluate(value: sympy.Expr, rational: Callable[[sympy.Rational], object], images: dict) -> object:
+    """``value`` in the field whose rationals are ``rational(q)`` and whose atoms (:func:`_atoms`) are ``images``."""
+    if value.is_Rational:
+        return rational(value)
+    if value.is_Add or value.is_Mul:
+        terms = [_evaluate(arg, rational, images) for arg in value.args]
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term if value.is_Add else total * term
+        return total
+    if value.is_Pow and value.exp.is_Rational and (value.exp.is_Integer or value.exp.p != 1):
+        base = _evaluate(value.base if value.exp.is_Integer else _root(value), rational, images)
+        n = int(value.exp.p)  # an integer power of the base, or of the root b**(1/q)
+        return base ** n if n >= 0 else _inverse(base) ** -n
+    return images[value]
+
+
+def _inverse(x):
+    """``1 / x`` in the field (in a number field, sympy inverts the polynomial modulo the minimal polynomial)."""
     if not x:
-        raise ValueError("exact mode: division by zero in a coordinate. Fix: give finite coordinates.")
-    return x.invert()
+        raise ValueError("exact mode: a coordinate divides by an expression that is exactly zero. "
+                         "Fix: give finite coordinates.")
+    return x ** -1
 
 
 def arithmetic(graphs: Sequence, exact: bool, tol: float | None = None) -> Arithmetic:
