@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -23,10 +22,10 @@ import pytest
 import dojo
 from dojo import executors, runner, suites, tables
 from dojo.cli import main
+from tests.interrupts import interrupt_after_first_cell
 
 distributed = pytest.importorskip("distributed", reason="the [dask] extra is not installed: pip install -e '.[dask]'")
 
-ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {"inits": 2, "copies": 2, "seed": 0}
 ARGS = ["table", "kchains", "--models", "egnn", "schnet", "--seeds", "2", "--quiet"]
 FILES = ("md", "tex", "csv", "json")
@@ -170,22 +169,8 @@ def test_ctrl_c_stops_a_dask_run_at_once_keeping_finished_cells(cluster, tmp_pat
     log = tmp_path / "all-separate.jsonl"
     command = [sys.executable, "-m", "dojo.cli", "table", "all", "--models", "schnet", "egnn", "--quiet",
                "--out", str(tmp_path), "--executor", "dask", "--address", cluster.scheduler_address]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not (log.exists() and log.read_bytes().count(b"\n") >= 1):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no cell finished in 120 s"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        _, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130, err.decode()
+    code, err, took = interrupt_after_first_cell(command, log, group=False)
+    assert code == 130, err
     assert took < 10, f"exit took {took:.1f} s"
     kept, total = len(lines(log)), len(suites.suite("all", ["schnet", "egnn"]))
-    assert 1 <= kept < total and f"{kept} of {total} cells kept" in err.decode(), err.decode()
+    assert 1 <= kept < total and f"{kept} of {total} cells kept" in err, err

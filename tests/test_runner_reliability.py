@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ import counterexamples
 from dojo import models, runner, suites
 from dojo.executors import Local
 from dojo.cli import main
+from tests.interrupts import interrupt_after_first_cell
 
 pytestmark = pytest.mark.skipif("schnet" not in models.names(), reason="needs schnet registered")
 
@@ -47,28 +46,13 @@ def test_ctrl_c_to_the_process_group_with_two_jobs_stops_at_once_and_keeps_cells
     log = tmp_path / "all-separate.jsonl"
     command = [sys.executable, "-m", "dojo.cli", "table", "all", "--models", "schnet", "egnn", "--jobs", "2",
                "--quiet", "--out", str(tmp_path)]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)  # its own process group: a terminal's Ctrl-C reaches them all
-    try:
-        deadline = time.monotonic() + 120
-        while not (log.exists() and log.read_bytes().count(b"\n") >= 1):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no cell finished in 120 s"
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGINT)
-        sent = time.monotonic()
-        out, err = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 130, err.decode()
+    code, err, took = interrupt_after_first_cell(command, log, group=True)
+    assert code == 130, err
     assert took < 10, f"exit took {took:.1f} s"
     kept = [json.loads(line) for line in log.read_text().splitlines()]
     total = len(suites.suite("all", ["schnet", "egnn"]))
     assert 1 <= len(kept) < total  # the pending cells were cancelled
-    assert f"{len(kept)} of {total} cells kept" in err.decode(), err.decode()
+    assert f"{len(kept)} of {total} cells kept" in err, err
     assert not (tmp_path / "all-separate.md").exists()  # no table written from an interrupted run
     # the lock was released: a rerun resumes from the kept cells (checked without running it: the lock is free)
     lock = runner._Lock(log)
