@@ -132,7 +132,7 @@ def test_cells_asking_for_a_gpu_run_only_on_workers_offering_one(tmp_path):
     nanny = distributed.Nanny
     workers = {"plain": {"cls": nanny, "options": {"nthreads": 1, "dashboard": False}},
                "gpu": {"cls": nanny, "options": {"nthreads": 1, "dashboard": False, "resources": {"GPU": 1}}}}
-    scheduler = {"cls": distributed.Scheduler, "options": {"dashboard": False, "host": "127.0.0.1"}}
+    scheduler = {"cls": distributed.Scheduler, "options": {"dashboard_address": ":0", "host": "127.0.0.1"}}
     with distributed.SpecCluster(workers=workers, scheduler=scheduler) as mixed, distributed.Client(mixed) as client:
         client.wait_for_workers(2, timeout=120)
         chosen = suites.select(cells(), layers=[2, 3])

@@ -95,9 +95,9 @@ def heatmap_figure(records: Sequence[dict], *, title: str | None = None) -> Figu
     label = (lambda p, d: f"L={d}") if len(pairs) == 1 else (lambda p, d: p) if len(depths) == 1 else \
         (lambda p, d: f"{p} L={d}")
     longest_row = max(len(v) for v in variants)
-    longest_col = max(len(label(p, d)) for p, d in columns)
+    longest_col = max(len(line) for p, d in columns for line in _wrapped(label(p, d)).splitlines())
     left = 0.15 + 0.046 * longest_row
-    bottom = 0.15 + (0.04 * longest_col if longest_col > 5 else 0.1)
+    bottom = 0.15 + (0.05 * longest_col if longest_col > 5 else 0.1)
     width = SINGLE if left + 0.28 * len(columns) + 0.6 <= SINGLE else DOUBLE
     size = min((width - left - 0.6) / len(columns), 0.3)
     fig = figure(width, 0.3 + size * len(variants) + bottom + (0.5 if width == SINGLE else 0.4))
@@ -116,7 +116,8 @@ def heatmap_figure(records: Sequence[dict], *, title: str | None = None) -> Figu
             if mark:
                 ax.text(j, i, mark, ha="center", va="center", color=ink, fontsize=5.5 if mark == "deg" else 7.5,
                         fontweight="bold")
-    ax.set_xticks(range(len(columns)), [label(p, d) for p, d in columns], rotation=90 if longest_col > 5 else 0)
+    ax.set_xticks(range(len(columns)), [_wrapped(label(p, d)) for p, d in columns],
+                  rotation=90 if longest_col > 5 else 0)
     ax.set_yticks(range(len(variants)), variants)
     if len(pairs) == 1:
         ax.set_xlabel(f"{next(iter(pairs))}, depth L", fontsize=6)
@@ -139,3 +140,9 @@ def heatmap_figure(records: Sequence[dict], *, title: str | None = None) -> Figu
              "deg: zero or constant embedding   –: not run"]
     fig.supxlabel("\n".join(notes) if width == SINGLE else f"{notes[0]}   {notes[1]}\n{notes[2]}", fontsize=5.5)
     return fig
+
+
+def _wrapped(text: str, width: int = 24) -> str:
+    """A long column label broken after its family (``distance_degenerate-`` / ``cube_octahedron6 L=1``)."""
+    family, dash, rest = text.partition("-")
+    return f"{family}{dash}\n{rest}" if len(text) > width and dash else text
