@@ -60,7 +60,7 @@ import sympy
 from counterexamples.expr import format_exact, parse_exact
 from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair
 
-__all__ = ["FORMAT", "VERSION", "MAX_FILE_BYTES", "save", "load_file", "to_dict", "from_dict", "pair_from_graphs"]
+__all__ = ["FORMAT", "VERSION", "MAX_FILE_BYTES", "MAX_NODES", "MAX_WORK", "save", "load_file", "to_dict", "from_dict", "pair_from_graphs"]
 
 #: The value of a pair file's ``format`` field.
 FORMAT = "geometric-gnn-dojo-pair"
@@ -68,6 +68,12 @@ FORMAT = "geometric-gnn-dojo-pair"
 VERSION = 1
 #: Largest pair file read, in bytes.
 MAX_FILE_BYTES = 16 * 2 ** 20
+#: Largest graph of a pair file, in nodes, and largest work of its exact tests: the claims of a file are computed
+#: or checked exactly on load, and IGWL_(5) looks at every 4-tuple of each node's neighbours (the sum of degree^4
+#: over nodes; a 20-node complete graph is 2.6e6, about a minute). A stranger's file must not run for hours: raise
+#: these (``counterexamples.files.MAX_NODES = ...``) for a file you trust.
+MAX_NODES = 64
+MAX_WORK = 4_000_000
 
 _REQUIRED = ("format", "version", "name", "graphs")
 _OPTIONAL = ("description", "reference", "task", "family", "params", "claims", "congruent_under", "orientation_order")
@@ -255,11 +261,25 @@ def _graph(data: object, where: str) -> ExactGraph:
         raise ValueError(f"{where}.coords: {len(coords)} rows for {len(types)} nodes. Fix: one row of three "
                          "coordinates per node, in the order of types.")
     n = len(types)
+    if n > MAX_NODES:
+        raise ValueError(f"{where}.types: {n} nodes, more than the {MAX_NODES} a pair file may hold (its claims are "
+                         "computed exactly on load). Fix: a smaller pair, or raise counterexamples.files.MAX_NODES "
+                         "for a file you trust.")
     for k, edge in enumerate(edges):
         if not isinstance(edge, list) or len(edge) != 2 or not all(_is_int(i) for i in edge):
             raise ValueError(f"{where}.edges[{k}]: expected a pair of node indices [i, j], got {edge!r:.40}.")
         if not all(0 <= i < n for i in edge) or edge[0] == edge[1]:
             raise ValueError(f"{where}.edges[{k}]: {edge} is a self-loop or names a node outside 0..{n - 1}.")
+    degree = [0] * n
+    for i, j in {tuple(sorted(e)) for e in edges}:
+        degree[i] += 1
+        degree[j] += 1
+    work = sum(d ** 4 for d in degree)
+    if work > MAX_WORK:
+        raise ValueError(f"{where}.edges: the exact IGWL_(5) test would enumerate {work:.1e} neighbour tuples (the "
+                         f"sum of degree^4), more than the {MAX_WORK:.0e} a pair file may ask for on load. Fix: a "
+                         "sparser graph (a radius cutoff) or fewer nodes, or raise counterexamples.files.MAX_WORK "
+                         "for a file you trust.")
     rows = []
     for i, row in enumerate(coords):
         if not isinstance(row, list) or len(row) != 3:

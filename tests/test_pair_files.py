@@ -247,6 +247,19 @@ def test_missing_and_oversized_files_are_refused(tmp_path, monkeypatch):
         counterexamples.load_file(write(tmp_path / "arms.json", arms()))
 
 
+def test_files_whose_exact_tests_would_run_for_hours_are_refused_before_any_work(tmp_path):
+    n = files.MAX_NODES + 1
+    big = {"types": [0] * n, "edges": [], "coords": [[str(i), "0", "0"] for i in range(n)]}
+    data = {**arms(), "graphs": [big, big]}
+    with pytest.raises(ValueError, match=rf"graphs\[0\].types: {n} nodes, more than the {files.MAX_NODES}.*Fix"):
+        counterexamples.load_file(write(tmp_path / "big.json", data))
+    n = 30  # a complete graph of 30 nodes: 30 * 29^4 = 2.1e7 tuples for IGWL_(5)
+    dense = {"types": [0] * n, "edges": [[i, j] for i in range(n) for j in range(i + 1, n)],
+             "coords": [[str(i), str(i * i), "0"] for i in range(n)]}
+    with pytest.raises(ValueError, match=r"graphs\[0\].edges: the exact IGWL_\(5\) test would enumerate 2.1e\+07"):
+        counterexamples.load_file(write(tmp_path / "dense.json", {**arms(), "graphs": [dense, dense]}))
+
+
 # -- builders ---------------------------------------------------------------------------------------------------
 
 def test_from_arrays_with_a_cutoff_or_edges():
