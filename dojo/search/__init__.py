@@ -54,7 +54,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -63,155 +63,26 @@ import sympy
 import torch
 from torch_geometric.data import Data
 
-from counterexamples.distance_degenerate import SOURCES as _LI_SOURCES
 from counterexamples.expr import parse_exact
 from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair
-from counterexamples.platonic import solid_vertices
 from dojo.graphs import geometric_graph
+from dojo.search.novelty import Known, match
+from dojo.search.points import SOURCES, PointSet, orbit_representatives, prepared
+from dojo.search.report import Found, SearchReport
 
 __all__ = ["KINDS", "SOURCES", "MAX_NODES", "MAX_SUBSETS", "Found", "SearchReport", "search"]
 
+
 #: The graph kinds a subset of vertices becomes.
 KINDS: tuple[str, ...] = ("complete", "star", "radius")
+
+
 #: The largest graph searched (nodes per graph; a star's centre counts): exact certification grows quickly beyond.
 MAX_NODES = 12
+
+
 #: Sizes of a point set with more subsets than this are skipped (and reported in ``SearchReport.skipped``).
 MAX_SUBSETS = 2_000_000
-
-
-def _integer_points(points: list[tuple[int, int, int]]) -> list[list[sympy.Expr]]:
-    """Integer points as exact coordinates, most zero coordinates first, then by decreasing absolute values and
-    coordinates: ``(5, 0, 0), (-5, 0, 0), (0, 5, 0), ...``."""
-    key = lambda p: (-p.count(0), [-abs(c) for c in p], [-c for c in p])  # noqa: E731
-    return [[sympy.Integer(c) for c in p] for p in sorted(points, key=key)]
-
-
-def _sphere(radius: int) -> list[list[sympy.Expr]]:
-    """The integer points at distance ``radius`` from the origin, axis points first."""
-    r = range(-radius, radius + 1)
-    return _integer_points([p for p in itertools.product(r, r, r) if sum(c * c for c in p) == radius ** 2])
-
-
-def _lattice() -> list[list[sympy.Expr]]:
-    """The 26 neighbours of a cubic-lattice point, ``{-1, 0, 1}^3`` without the origin: the octahedron's 6 points,
-    the cuboctahedron's 12 (edge midpoints of the cube) and the cube's 8, in that order."""
-    r = (1, 0, -1)
-    return _integer_points([p for p in itertools.product(r, r, r) if any(p)])
-
-
-#: The point sets searched, each centred at the origin, in exact coordinates: the Platonic solids
-#: (:func:`counterexamples.platonic.solid_vertices`), Li et al.'s two-solid unions
-#: (:data:`counterexamples.distance_degenerate.SOURCES`: a cube with an octahedron, two cubes), the 26 neighbours of
-#: a cubic-lattice point (where the library's 3-body star pair lives, scaled), and the 30 integer points of the
-#: sphere of radius 5 (the six axis points and the permutations of (+-3, +-4, 0), where its 2-body star pair lives).
-SOURCES: dict[str, list[list[sympy.Expr]]] = {
-    **{s: [[sympy.sympify(c) for c in p] for p in solid_vertices(s)]
-       for s in ("tetrahedron", "octahedron", "cube", "icosahedron", "dodecahedron")},
-    "cube_octahedron": _LI_SOURCES["cube_octahedron"],
-    "two_cubes": _LI_SOURCES["two_cubes"],
-    "lattice26": _lattice(),
-    "sphere5": _sphere(5),
-}
-
-#: Float tolerance for telling the (exact, well separated) values of a point set apart.
-_TOL = 1e-9
-
-
-@dataclass(frozen=True, eq=False)
-class Found:
-    """One pair the weaker test never separates and the stronger does, confirmed in exact arithmetic.
-
-    ``vertices_a`` and ``vertices_b`` index the point set ``source``; ``stronger_iteration`` is the first iteration
-    at which the stronger test separates the pair (exact). ``pair`` is the certified pair (``None`` when
-    certification failed: ``problem`` says why), ``path`` the pair file written (``None`` when nothing was written:
-    no ``out``, not certified, or ``problem`` says why), ``library`` the name of the library pair it equals up to
-    congruence and scale (``None``: new).
-    """
-
-    name: str
-    source: str
-    vertices_a: tuple[int, ...]
-    vertices_b: tuple[int, ...]
-    exact_a: ExactGraph
-    exact_b: ExactGraph
-    stronger_iteration: int
-    pair: Pair | None
-    problem: str | None
-    path: Path | None
-    library: str | None
-
-    @property
-    def certified(self) -> bool:
-        return self.pair is not None
-
-    @property
-    def nodes(self) -> int:
-        return self.exact_a.num_nodes
-
-
-@dataclass
-class SearchReport:
-    """What a :func:`search` did and found.
-
-    Counts: ``subsets`` enumerated, ``tried`` float comparisons of two graphs (weaker or stronger test),
-    ``screened`` candidate pairs that passed the float screen, ``duplicates`` confirmed candidates equal (up to
-    congruence and scale) to a pair found earlier in the search, from another point set or size, and not counted
-    again; ``found`` pairs confirmed by both tests in exact arithmetic, ``certified`` found pairs that
-    :func:`~counterexamples.certify.certify` accepts (those are written).
-    ``stopped`` says why the search ended early (``"limit"``, ``"seconds"``) or is ``None`` when it covered
-    everything; ``skipped`` lists (point set, size) combinations with more than :data:`MAX_SUBSETS` subsets.
-    """
-
-    weaker: str
-    stronger: str
-    kind: str
-    group: str
-    subsets: int = 0
-    tried: int = 0
-    screened: int = 0
-    duplicates: int = 0
-    found: int = 0
-    certified: int = 0
-    elapsed: float = 0.0
-    results: list[Found] = field(default_factory=list)
-    skipped: list[tuple[str, int]] = field(default_factory=list)
-    stopped: str | None = None
-
-    @property
-    def pairs(self) -> list[Pair]:
-        """The certified pairs."""
-        return [f.pair for f in self.results if f.pair is not None]
-
-    @property
-    def paths(self) -> list[Path]:
-        """The pair files written."""
-        return [f.path for f in self.results if f.path is not None]
-
-    @property
-    def new(self) -> list[Found]:
-        """Found pairs that the library does not have."""
-        return [f for f in self.results if f.library is None]
-
-    def per_minute(self) -> dict[str, float]:
-        """Candidates tried, found and certified per minute of wall time."""
-        minutes = max(self.elapsed, 1e-9) / 60
-        return {"tried": self.tried / minutes, "found": self.found / minutes, "certified": self.certified / minutes}
-
-    def table(self) -> list[list[str]]:
-        """One row per found pair: name, nodes, source and vertices, iterations, certified, novelty, file."""
-        return [[f.name, str(f.nodes), f"{f.source} {list(f.vertices_a)} / {list(f.vertices_b)}", "never",
-                 str(f.stronger_iteration), "yes" if f.certified else f"no: {f.problem}",
-                 f.library or "new", str(f.path) if f.path else (f.problem if f.certified and f.problem else "-")]
-                for f in self.results]
-
-    def summary(self) -> str:
-        """One line: the setting, the counts and the rates."""
-        rate = self.per_minute()
-        end = {None: "complete", "limit": "stopped at the limit", "seconds": "stopped at the time limit"}[self.stopped]
-        return (f"{self.weaker} vs {self.stronger} [{self.group}], {self.kind} graphs: {self.subsets} subsets, "
-                f"{self.tried} tried, {self.screened} screened, {self.duplicates} duplicates, {self.found} found, "
-                f"{self.certified} certified, {len(self.new)} new, in {self.elapsed:.1f} s ({rate['tried']:.0f} "
-                f"tried, {rate['found']:.1f} found, {rate['certified']:.1f} certified per minute; {end})")
 
 
 def search(weaker: str, stronger: str, kind: str = "complete", max_nodes: int = 6, group: str = "O(3)", *,
@@ -342,8 +213,8 @@ class _Hunt:
     def __init__(self, report: SearchReport, library: Sequence[Pair], folder: Path | None, start: float,
                  limit: int | None, seconds: float | None) -> None:
         self.report, self.folder = report, folder
-        self.library = [_Known(p.name, p.exact_a, p.exact_b) for p in library]
-        self.earlier: list[_Known] = []  # the pairs this search found, so that a congruent copy counts once
+        self.library = [Known(p.name, p.exact_a, p.exact_b) for p in library]
+        self.earlier: list[Known] = []  # the pairs this search found, so that a congruent copy counts once
         self.start, self.limit, self.seconds = start, limit, seconds
 
     def stop(self) -> bool:
@@ -355,116 +226,7 @@ class _Hunt:
         return self.report.stopped is not None
 
 
-@dataclass
-class _PointSet:
-    """A point set prepared for enumeration: exact and float coordinates (the origin appended last), classes of
-    squared distances between any two points (origin included), its nearest-neighbour adjacency, and per group the
-    lookup tables of its symmetries (:func:`_byte_tables`; under SO(3) the rotations only, so that mirror images
-    stay apart)."""
-
-    name: str
-    exact: list[list[sympy.Expr]]
-    pos: np.ndarray
-    distance_class: np.ndarray
-    nearest: np.ndarray
-    tables: dict[str, np.ndarray]
-
-    @classmethod
-    def build(cls, name: str, exact: list[list[sympy.Expr]]) -> _PointSet:
-        pos = np.array([[float(sympy.N(c, 30)) for c in p] for p in exact] + [[0.0, 0.0, 0.0]])
-        squared = ((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1)
-        scale = max(squared.max(), 1.0)
-        values = np.sort(squared.ravel())
-        edges = values[1:][np.diff(values) > _TOL * scale]  # the smallest value of each class but the first
-        distance_class = np.searchsorted(edges, squared, side="right")
-        n = len(exact)
-        off = squared[:n, :n] + np.eye(n) * 2 * scale
-        shortest = off.min()
-        close = np.argwhere(np.triu(off <= shortest + _TOL * scale))
-        exact_shortest = _exact_square(exact, *close[0])
-        nearest = np.zeros((n, n), dtype=bool)
-        for i, j in close:  # float shortlist, decided exactly
-            if sympy.simplify(_exact_square(exact, i, j) - exact_shortest) == 0:
-                nearest[i, j] = nearest[j, i] = True
-        symmetries, proper = _symmetries(pos[:n], scale)
-        tables = {"O(3)": _byte_tables(symmetries), "SO(3)": _byte_tables(symmetries[proper])}
-        return cls(name, exact, pos, distance_class, nearest, tables)
-
-
-def _exact_square(points: list[list[sympy.Expr]], i: int, j: int) -> sympy.Expr:
-    return sympy.expand(sum((a - b) ** 2 for a, b in zip(points[i], points[j])))
-
-
-def _symmetries(pos: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """The orthogonal maps that permute the points, as permutations ``[g, n]`` (identity included), and which of
-    them are rotations (determinant +1).
-
-    A map fixing the origin is determined by the images of three independent points; each ordered triple with the
-    same Gram matrix gives a candidate, kept when it maps the whole set onto itself. Used only to skip subsets
-    congruent to earlier ones, so a missed symmetry costs time, never correctness.
-    """
-    n = len(pos)
-    gram = pos @ pos.T
-    basis = _independent(pos)
-    if basis is None:  # flat sets: only the identity is used
-        return np.arange(n)[None, :], np.array([True])
-    target = gram[np.ix_(basis, basis)]
-    inverse = np.linalg.inv(pos[basis].T)
-    perms, proper = [], []
-    for triple in itertools.permutations(range(n), 3):
-        if np.abs(gram[np.ix_(triple, triple)] - target).max() > _TOL * scale:
-            continue
-        rotation = pos[list(triple)].T @ inverse
-        images = pos @ rotation.T
-        gaps = ((images[:, None, :] - pos[None, :, :]) ** 2).sum(-1)
-        perm = gaps.argmin(1)
-        if gaps[np.arange(n), perm].max() <= _TOL * scale and len(set(perm.tolist())) == n:
-            perms.append(perm)
-            proper.append(np.linalg.det(rotation) > 0)
-    return np.array(perms), np.array(proper)
-
-
-def _independent(pos: np.ndarray) -> list[int] | None:
-    """Three points spanning space (the first found in index order), or ``None`` for a flat set."""
-    for triple in itertools.combinations(range(len(pos)), 3):
-        if abs(np.linalg.det(pos[list(triple)])) > 1e-6 * max(np.abs(pos).max(), 1.0) ** 3:
-            return list(triple)
-    return None
-
-
-def _byte_tables(symmetries: np.ndarray) -> np.ndarray:
-    """Lookup tables ``[g, byte, 256]``: the image under symmetry ``g`` of the vertices a byte of a bit mask holds."""
-    g, n = symmetries.shape
-    nbytes = (n + 7) // 8
-    bits = (np.arange(256)[:, None] >> np.arange(8)) & 1
-    padded = np.full((g, 8 * nbytes), -1)
-    padded[:, :n] = symmetries
-    tables = np.zeros((g, nbytes, 256), dtype=np.uint64)
-    for b in range(nbytes):
-        images = padded[:, 8 * b: 8 * b + 8]  # [g, 8]: where each vertex of this byte goes (-1: no vertex)
-        weights = np.where(images >= 0, np.left_shift(np.uint64(1), np.maximum(images, 0).astype(np.uint64)),
-                           np.uint64(0))
-        tables[:, b, :] = (bits[None, :, :].astype(np.uint64) * weights[:, None, :]).sum(-1, dtype=np.uint64)
-    return tables
-
-
-def _orbit_representatives(subsets: np.ndarray, tables: np.ndarray) -> np.ndarray:
-    """The rows of ``subsets`` (sorted vertex indices) that come first in their orbit under the symmetries.
-
-    A subset is a bit mask; its images under every symmetry come from byte lookup tables (:func:`_byte_tables`),
-    and it is kept when its own mask is the smallest (so one subset per orbit survives, in enumeration order).
-    """
-    masks = np.bitwise_or.reduce(np.left_shift(np.uint64(1), subsets.astype(np.uint64)), axis=1)
-    smallest = masks.copy()
-    for table in tables:
-        image = np.zeros_like(masks)
-        for b, lookup in enumerate(table):
-            image |= lookup[(masks >> np.uint64(8 * b)) & np.uint64(255)]
-        np.minimum(smallest, image, out=smallest)
-    return subsets[masks == smallest]
-
-
-def _graph_nodes_edges(points: _PointSet, subset: Sequence[int], kind: str) -> tuple[list[int], list[tuple[int, int]]]:
+def _graph_nodes_edges(points: PointSet, subset: Sequence[int], kind: str) -> tuple[list[int], list[tuple[int, int]]]:
     """A subset as a graph: its nodes (indices into the point set, the origin being index ``n``) and edges."""
     n = len(points.exact)
     if kind == "star":
@@ -487,7 +249,7 @@ def _connected(size: int, edges: list[tuple[int, int]]) -> bool:
     return len(reached) == size
 
 
-def _bucket_key(points: _PointSet, nodes: list[int], edges: list[tuple[int, int]], weaker: str) -> tuple:
+def _bucket_key(points: PointSet, nodes: list[int], edges: list[tuple[int, int]], weaker: str) -> tuple:
     """A necessary condition for ``weaker`` never separating two graphs: equal sorted degrees (WL) or, from
     IGWL_(2) up, equal multisets over nodes of sorted neighbour squared-distance classes."""
     rows: list[list[int]] = [[] for _ in nodes]
@@ -502,7 +264,7 @@ def _bucket_key(points: _PointSet, nodes: list[int], edges: list[tuple[int, int]
 class _Candidate:
     """A subset of a point set as a graph: ``nodes`` index the point set (the origin is index ``n``)."""
 
-    points: _PointSet
+    points: PointSet
     subset: tuple[int, ...]
     nodes: list[int]
     edges: list[tuple[int, int]]
@@ -532,10 +294,10 @@ def _search_set(hunt: _Hunt, name: str, exact: list[list[sympy.Expr]], size: int
     if total > MAX_SUBSETS:
         report.skipped.append((name, size))
         return None
-    points = _prepared(name, exact)
+    points = prepared(name, exact)
     subsets = np.array(list(itertools.combinations(range(len(exact)), chosen)), dtype=np.int64)
     report.subsets += total
-    representatives = _orbit_representatives(subsets, points.tables[report.group])
+    representatives = orbit_representatives(subsets, points.tables[report.group])
     buckets: dict[tuple, list[_Candidate]] = {}
     for subset in representatives.tolist():
         nodes, edges = _graph_nodes_edges(points, subset, report.kind)
@@ -550,17 +312,6 @@ def _search_set(hunt: _Hunt, name: str, exact: list[list[sympy.Expr]], size: int
                 return total, len(representatives), sum(map(len, shared))
             _confirm(hunt, first, other)
     return total, len(representatives), sum(map(len, shared))
-
-
-#: Point sets prepared once per process (symmetries and exact adjacency take a moment for the larger sets).
-_PREPARED: dict[tuple[str, str], _PointSet] = {}
-
-
-def _prepared(name: str, exact: list[list[sympy.Expr]]) -> _PointSet:
-    key = (name, repr(exact))
-    if key not in _PREPARED:
-        _PREPARED[key] = _PointSet.build(name, exact)
-    return _PREPARED[key]
 
 
 def _screen(hunt: _Hunt, bucket: list[_Candidate]) -> list[tuple[_Candidate, _Candidate]]:
@@ -610,7 +361,7 @@ def _confirm(hunt: _Hunt, first: _Candidate, other: _Candidate) -> None:
     strong = distinguish(a, b, test=report.stronger, group=report.group, exact=True).iteration
     if weak is not None or strong is None:
         return
-    if _match(a, b, hunt.earlier, report.group) is not None:
+    if match(a, b, hunt.earlier, report.group) is not None:
         report.duplicates += 1
         return
     report.found += 1
@@ -639,57 +390,6 @@ def _confirm(hunt: _Hunt, first: _Candidate, other: _Candidate) -> None:
             path = pair.save(hunt.folder / f"{name}.json")
         except ValueError as err:  # a coordinate the pair-file grammar cannot write (a point set of your own)
             problem = f"not written: {err}"
-    hunt.earlier.append(_Known(name, a, b))
+    hunt.earlier.append(Known(name, a, b))
     report.results.append(Found(name, points.name, first.subset, other.subset, a, b, strong, pair, problem, path,
-                                _match(a, b, hunt.library, report.group)))
-
-
-class _Known:
-    """A known pair (the library's, or one found earlier in the search) and its float shape, for :func:`_match`."""
-
-    def __init__(self, name: str, a: ExactGraph, b: ExactGraph) -> None:
-        self.name, self.a, self.b, self.shape = name, a, b, _shape(a, b)
-
-
-def _match(a: ExactGraph, b: ExactGraph, known: Sequence[_Known], group: str) -> str | None:
-    """The name of a known pair equal to ``(a, b)`` (either order) up to congruence under ``group`` and one
-    common scaling, or ``None``. Cheap float checks first (sizes, types, degrees, all squared distances relative to
-    the largest), then :func:`counterexamples.certify.congruence` on the scaled graphs, exactly."""
-    from counterexamples.certify import congruence
-
-    for pair in known:
-        p, q = pair.a, pair.b
-        for x, y in ((a, b), (b, a)):
-            if not _same_shape(_shape(x, y), pair.shape):
-                continue
-            factor = sympy.sqrt(sympy.radsimp(_diameter(p, q) / _diameter(x, y)))
-            if factor != 1:
-                x, y = (ExactGraph((g.coords * factor).applyfunc(sympy.radsimp), g.edges, g.types) for g in (x, y))
-            if congruence(x, p, group) is not None and congruence(y, q, group) is not None:
-                return pair.name
-    return None
-
-
-def _squares(graph: ExactGraph) -> np.ndarray:
-    """All squared distances between two nodes of ``graph`` (float64), row by row."""
-    pos = graph.graph(torch.float64).pos.numpy()
-    return ((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1)
-
-
-def _shape(x: ExactGraph, y: ExactGraph) -> list[tuple]:
-    """Per graph: node count, sorted types and degrees, and sorted squared distances over the largest of both."""
-    squares = [_squares(x), _squares(y)]
-    scale = max(max(s.max() for s in squares), 1e-300)
-    return [(g.num_nodes, sorted(g.types), sorted(sum(k in e for e in g.edges) for k in range(g.num_nodes)),
-             np.sort(s.ravel()) / scale) for g, s in zip((x, y), squares)]
-
-
-def _same_shape(mine: list[tuple], theirs: list[tuple]) -> bool:
-    return all(m[:3] == t[:3] and np.allclose(m[3], t[3], rtol=0, atol=1e-9) for m, t in zip(mine, theirs))
-
-
-def _diameter(x: ExactGraph, y: ExactGraph) -> sympy.Expr:
-    """The largest squared distance between two nodes of one of the graphs (chosen in floats, computed exactly)."""
-    graph = max((x, y), key=lambda g: _squares(g).max())
-    i, j = np.unravel_index(int(_squares(graph).argmax()), (graph.num_nodes, graph.num_nodes))
-    return sympy.expand(sum((graph.coords[i, c] - graph.coords[j, c]) ** 2 for c in range(3)))
+                                match(a, b, hunt.library, report.group)))
