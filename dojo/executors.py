@@ -1,7 +1,8 @@
 """Where a table's cells are computed: this process, local worker processes, or a Dask cluster.
 
 An executor takes the cells a run still needs and yields each outcome as it finishes: a cell's record, or a
-:class:`Failed` cell (its error and traceback) once a retry failed too. The runner (:func:`dojo.runner.run`) logs
+:class:`Failed` cell (its error and traceback) once a retry failed too. A ``ValueError`` is the dojo's bad-input
+error (an unknown option, a model that cannot run the pair), the same for every retry: it stops the run at once. The runner (:func:`dojo.runner.run`) logs
 records as they arrive, so every engine keeps the same guarantees: resume from the log, Ctrl-C keeps the finished
 cells, outputs byte-identical to a local run (each cell seeds itself and runs on one thread).
 
@@ -111,7 +112,7 @@ class Local(Executor):
                     err = future.exception()
                     if err is None:
                         yield future.result()
-                    elif isinstance(err, BrokenProcessPool):
+                    elif isinstance(err, (BrokenProcessPool, ValueError)):
                         raise err
                     elif attempt == 1:
                         retry = pool.submit(task, cell)
@@ -131,10 +132,12 @@ class Local(Executor):
 
 
 def _twice(task: Task, cell: Cell) -> dict | Failed:
-    """Run a cell in this process, retrying once; Ctrl-C is never caught."""
+    """Run a cell in this process, retrying once; Ctrl-C and bad input (ValueError) are never caught."""
     try:
         return task(cell)
-    except Exception:  # noqa: BLE001 (any error of a cell is retried once, then reported)
+    except ValueError:
+        raise
+    except Exception:  # noqa: BLE001 (any other error of a cell is retried once, then reported)
         try:
             return task(cell)
         except Exception as err:  # noqa: BLE001
@@ -263,7 +266,7 @@ class Dask(Executor):
                     yield future.result()
                 elif future.status == "error":
                     err = future.exception()
-                    if isinstance(err, ClusterError):
+                    if isinstance(err, (ClusterError, ValueError)):
                         raise err
                     yield Failed(of[future.key], f"{type(err).__name__}: {err}",
                                  "".join(traceback.format_exception(type(err), err, future.traceback())))

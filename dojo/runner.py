@@ -306,7 +306,7 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
         Local worker processes (``spawn`` context, one thread each); 1 runs in this process.
     executor : Executor, optional
         Where the cells run instead (:mod:`dojo.executors`: ``Local(jobs)`` or ``Dask(address)``); a cell that
-        raises is retried once, then reported, and the rest go on.
+        raises is retried once, then reported, and the rest go on (bad input, a ValueError, stops the run at once).
     progress : bool
         Show a tqdm progress bar on stderr.
     fresh : bool
@@ -320,7 +320,8 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
     Raises
     ------
     ValueError
-        For bad arguments, a log that cannot be written, or a log in use by another run.
+        For bad arguments, a log that cannot be written, a log in use by another run, or bad input met by a cell (an
+        unknown option, a model that cannot run a pair): finished cells stay in the log.
     ClusterError
         (:mod:`dojo.executors`) when a cluster cannot run the cells, before any cell or, if it goes away, mid-run.
     CellsFailed

@@ -174,3 +174,14 @@ def test_ctrl_c_stops_a_dask_run_at_once_keeping_finished_cells(cluster, tmp_pat
     assert took < 10, f"exit took {took:.1f} s"
     kept, total = len(lines(log)), len(suites.suite("all", ["schnet", "egnn"]))
     assert 1 <= kept < total and f"{kept} of {total} cells kept" in err, err
+
+
+def test_bad_input_met_by_a_cell_stops_the_run_at_once_with_its_fix(cluster, tmp_path, capsys):
+    """An option the model does not take is the same error on every retry and every cell: exit 2, no retries."""
+    for extra in ([], ["--executor", "dask", "--address", cluster.scheduler_address], ["--jobs", "2"]):
+        out = tmp_path / str(len(extra))
+        with pytest.raises(SystemExit) as exit_:
+            main([*ARGS, "--set", "bogus=1", "--out", str(out), *extra])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and "unknown options ['bogus']" in err and "Fix:" in err, err
+        assert lines(out / "kchains-separate.jsonl") == []
