@@ -32,7 +32,7 @@ import counterexamples
 from counterexamples.pair import Pair
 from dojo import models as zoo
 
-__all__ = ["Cell", "SUITES", "suite", "select", "pair_of", "default_depth", "frozen"]
+__all__ = ["Cell", "SUITES", "suite", "select", "pair_of", "default_depth", "frozen", "thawed", "FrozenMapping"]
 
 #: Short labels of the model knobs that the suites vary, for row names.
 KNOB_LABELS = {"max_ell": "ℓ", "correlation": "ν"}
@@ -61,12 +61,12 @@ class Cell:
     @property
     def config(self) -> dict[str, object]:
         """The build options of the cell (besides those the pair fixes)."""
-        return {"num_layers": self.layers, **dict(self.options)}
+        return {"num_layers": self.layers, **{k: thawed(v) for k, v in self.options}}
 
     @property
     def variant(self) -> str:
         """The model with its suite-set knobs, e.g. ``"tfn ℓ=3"``: a row of the table."""
-        text = lambda v: json.dumps(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
+        text = lambda v: json.dumps(thawed(v)) if isinstance(v, tuple) else v  # noqa: E731
         return " ".join([self.model, *(f"{KNOB_LABELS.get(k, k)}={text(v)}" for k, v in self.options)])
 
     @property
@@ -182,9 +182,26 @@ def suite(name: str, models: Sequence[str] | None = None) -> list[Cell]:
     return sorted(SUITES[name](chosen), key=lambda c: c.key)
 
 
+class FrozenMapping(tuple):
+    """A mapping option value held by a cell: its sorted ``(key, value)`` items, hashable; :meth:`Cell.config` gives
+    the model a dict again."""
+
+    __slots__ = ()
+
+
 def frozen(value: object) -> object:
-    """A JSON-like option value in hashable form (lists become tuples), so cells can hold it."""
+    """A JSON-like option value in hashable form (lists become tuples, dicts :class:`FrozenMapping`), so cells can
+    hold it."""
+    if isinstance(value, Mapping):
+        return FrozenMapping(sorted((k, frozen(v)) for k, v in value.items()))
     return tuple(frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def thawed(value: object) -> object:
+    """The option value a model is built with: a :class:`FrozenMapping` becomes a dict again (tuples stay)."""
+    if isinstance(value, FrozenMapping):
+        return {k: thawed(v) for k, v in value}
+    return tuple(thawed(v) for v in value) if isinstance(value, tuple) else value
 
 
 def _file_cells(cells: Sequence[Cell], files: Sequence[str]) -> list[Cell]:

@@ -315,3 +315,12 @@ def test_a_wrapped_model_names_a_dtype_mismatch():
     a, _ = counterexamples.load("kchains-4").graphs(torch.float32)
     with pytest.raises(ValueError, match="`pos` is torch.float32 but the model's parameters are torch.float64"):
         net.embed(a)
+
+
+def test_mapping_options_reach_the_model_as_dicts_and_cells_stay_hashable():
+    """`--set 'mix={"a": 1}'`: a cell holds the mapping in hashable form and builds the model with a dict."""
+    cells = suites.select(suites.suite("kchains", ["egnn"]), layers=[3], options={"mix": {"b": [1, 2], "a": 1}})
+    config = cells[0].config["mix"]
+    assert isinstance(config, dict) and config == {"a": 1, "b": (1, 2)}
+    assert len(set(cells)) == len(cells) == 1
+    assert cells[0].variant == 'egnn mix={"a": 1, "b": [1, 2]}'
