@@ -70,7 +70,7 @@ VERSION = 1
 MAX_FILE_BYTES = 16 * 2 ** 20
 #: Largest graph of a pair file, in nodes, and largest work of its exact tests: the claims of a file are computed
 #: or checked exactly on load, and IGWL_(5) looks at every 4-tuple of each node's neighbours (the sum of degree^4
-#: over nodes; a 20-node complete graph is 2.6e6, about a minute). A stranger's file must not run for hours: raise
+#: over nodes; a 20-node complete graph is 2.6e6). A stranger's file must not run for hours: raise
 #: these (``counterexamples.files.MAX_NODES = ...``) for a file you trust.
 MAX_NODES = 64
 MAX_WORK = 4_000_000

@@ -358,15 +358,15 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
         done = read_log(log, repair=True)
         wanted = {_key(c, protocol, settings): c for c in cells}
         # Run cells of one model configuration back to back: the training-free protocol reuses built models.
-        todo = sorted((c for k, c in wanted.items() if k not in done),
-                      key=lambda c: (c.model, c.options, c.layers, c.pair))
+        todo = sorted(((k, c) for k, c in wanted.items() if k not in done),
+                      key=lambda kc: (kc[1].model, kc[1].options, kc[1].layers, kc[1].pair))
         if not todo:  # everything logged: no worker, no model built, no progress bar
             return [done[k] for k in sorted(wanted)]
         bar = tqdm(total=len(wanted), initial=len(wanted) - len(todo), disable=not progress,
                    desc=f"{cells[0].suite if cells else ''} ({protocol})", unit="cell")
         before = len(wanted) - len(todo)
         task = partial(run_cell, protocol=protocol, settings=settings)
-        records = executor.outcomes(task, todo, [_key(c, protocol, settings) for c in todo])
+        records = executor.outcomes(task, [c for _, c in todo], [k for k, _ in todo])
         failed: list[Failed] = []
         try:
             for record in records:
@@ -383,7 +383,8 @@ def run(cells: Sequence[Cell], protocol: str, log: Path, *, settings: Mapping[st
             bar.close()
             with warnings.catch_warnings():  # counted from the file: Ctrl-C may land between a write and `done`
                 warnings.simplefilter("ignore", LogWarning)
-                kept = sum(k in read_log(log) for k in wanted)
+                logged_now = read_log(log)
+                kept = sum(k in logged_now for k in wanted)
             raise Interrupted(log, kept, kept - before, len(wanted)) from None
         finally:
             records.close()

@@ -189,8 +189,9 @@ def _decide(graphs: Sequence[Graph], test: str, group: str, exact: bool, tol: fl
     base = arith or arithmetic(graphs, exact, tol)
     if exact:
         return refine(_refiner(types, adjacency, base, group, k, test), max_iter, stop_when_separated), None
+    # the default tolerance is at most MAX_TOL (arithmetic refuses otherwise), so the ladder holds at least it
     tried = [base.tol] if tol is not None else [m * base.tol for m in TOL_LADDER if m * base.tol <= MAX_TOL]
-    for value in tried or [base.tol]:
+    for value in tried:
         run = base.with_tol(value)
         history = refine(_refiner(types, adjacency, run, group, k, test), max_iter, stop_when_separated)
         if not run.fragile:
@@ -198,7 +199,7 @@ def _decide(graphs: Sequence[Graph], test: str, group: str, exact: bool, tol: fl
     raise PrecisionError(
         f"float mode cannot decide {test} [{group}] on these graphs: a geometric decision (a rank, a tie or an "
         f"equality) sits within rounding noise ({base.noise:.1e} of the longest edge) of every tolerance tried "
-        f"({', '.join(f'{t:.1e}' for t in tried or [base.tol])}), so the answer would depend on where the graphs "
+        f"({', '.join(f'{t:.1e}' for t in tried)}), so the answer would depend on where the graphs "
         "sit in space. Fix: exact=True with exact coordinates, float64 positions centred near the origin, or a "
         "tol= far from the quantities in question.")
 

@@ -164,8 +164,8 @@ class FloatArithmetic(Arithmetic):
                              "rescale the positions (a test's verdict does not depend on the unit), or use exact=True.")
         eps = max(torch.finfo(p.dtype).eps for p in positions)
         reach = max(float(p.detach().abs().max()) for p in positions) / self.scale
-        # Rounding of the input moves an edge vector by ~eps * (1 + reach) edge lengths; products of up to three
-        # such vectors and their differences stay below 64 times that (measured worst cases are ~20 times).
+        # Rounding of the input moves an edge vector by ~eps * (1 + reach) edge lengths; a product of up to three
+        # such vectors (lengths <= 1), or a difference of two, moves by a few times that: 64 is the margin.
         self.noise = 64 * eps * (1 + reach)
         if tol is None:
             tol = 2 * self.noise
