@@ -239,7 +239,8 @@ class Dask(Executor):
             if report["versions"] != driver:
                 raise ClusterError(f"worker {worker} runs {report['versions']}, the driver {driver}. Fix: install "
                                    "the same dojo, torch and Python on the workers as on the driver.")
-            for spec, error in report["models"].items():
+            if report["models"]:
+                spec, error = next(iter(report["models"].items()))
                 raise ClusterError(f"worker {worker} cannot import the model {spec!r}: {error}. Fix: install its "
                                    "package on the workers, or start them where it is importable (PYTHONPATH).")
         if self.gpus:
