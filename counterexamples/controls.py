@@ -20,15 +20,22 @@ def exact_rotation(rng: random.Random, reflect: bool = False) -> sympy.Matrix:
     products divided by ``w^2 + x^2 + y^2 + z^2``), so the copy stays exact. ``-R`` has determinant -1: a rotation
     composed with the point reflection, i.e. an improper orthogonal map.
     """
-    w, x, y, z = 0, 0, 0, 0
-    while (w, x, y, z) == (0, 0, 0, 0):
-        w, x, y, z = (rng.randint(-4, 4) for _ in range(4))
-    rot = sympy.Matrix([
+    q = (0, 0, 0, 0)
+    while q == (0, 0, 0, 0):
+        q = tuple(rng.randint(-4, 4) for _ in range(4))
+    rot = quaternion_rotation(q)
+    return -rot if reflect else rot
+
+
+def quaternion_rotation(q: tuple[int, int, int, int]) -> sympy.Matrix:
+    """The rotation of the non-zero integer quaternion ``q = (w, x, y, z)``: a rational orthogonal matrix of
+    determinant 1."""
+    w, x, y, z = q
+    return sympy.Matrix([
         [w * w + x * x - y * y - z * z, 2 * (x * y - w * z), 2 * (x * z + w * y)],
         [2 * (x * y + w * z), w * w - x * x + y * y - z * z, 2 * (y * z - w * x)],
         [2 * (x * z - w * y), 2 * (y * z + w * x), w * w - x * x - y * y + z * z],
     ]) / (w * w + x * x + y * y + z * z)
-    return -rot if reflect else rot
 
 
 def _moved_copy(graph: ExactGraph, rng: random.Random, reflect: bool) -> ExactGraph:

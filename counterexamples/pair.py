@@ -77,8 +77,8 @@ class ExactGraph:
         if bad:
             raise ValueError(f"ExactGraph: node types and edge endpoints must be integers, got {bad[:5]}. "
                              "Fix: give integer node types (0, 1, 2, ...) and edges as integer index pairs (i, j).")
-        object.__setattr__(self, "edges", tuple((int(i), int(j)) for i, j in self.edges))
-        object.__setattr__(self, "edges", tuple(sorted({(min(i, j), max(i, j)) for i, j in self.edges})))
+        object.__setattr__(self, "edges", tuple(sorted({(min(int(i), int(j)), max(int(i), int(j)))
+                                                        for i, j in self.edges})))
         object.__setattr__(self, "types", tuple(int(t) for t in self.types))
         if self.coords.cols != 3 or self.coords.rows != len(self.types):
             raise ValueError(f"ExactGraph: coords is {self.coords.shape}, types has {len(self.types)} entries. "

@@ -6,6 +6,7 @@ from itertools import product
 
 import sympy
 
+from counterexamples.controls import quaternion_rotation
 from counterexamples.pair import ExactGraph, Pair, TESTS, claims
 from counterexamples.registry import family
 
@@ -46,21 +47,10 @@ def solid_vertices(solid: str) -> list[list[sympy.Expr]]:
     raise ValueError(f"platonic: unknown solid {solid!r}. Fix: one of {sorted(ORDERS)}.")
 
 
-def _quaternion_rotation(q: tuple[int, int, int, int]) -> sympy.Matrix:
-    """The rotation of the integer quaternion ``q = (w, x, y, z)``: a rational orthogonal matrix of determinant 1."""
-    w, x, y, z = q
-    n = w * w + x * x + y * y + z * z
-    return sympy.Matrix([
-        [w * w + x * x - y * y - z * z, 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), w * w - x * x + y * y - z * z, 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), w * w - x * x - y * y + z * z],
-    ]) / n
-
-
 #: The turn applied to ``b``: the rotation of the quaternion (3, 1, 1, 0) (about 50.5 degrees about (1, 1, 0)),
 #: rational, so the coordinates stay in the solid's own number field; it is a symmetry of none of the solids
 #: (certified: ``b`` differs from ``a`` as placed, and the moments of degree ``ORDERS[solid]`` differ).
-TURN: sympy.Matrix = _quaternion_rotation((3, 1, 1, 0))
+TURN: sympy.Matrix = quaternion_rotation((3, 1, 1, 0))
 
 
 @family("platonic", defaults=[{"solid": s} for s in ("tetrahedron", "octahedron")])

@@ -125,7 +125,7 @@ def render_all(out: Path | str, results: Path | str, formats: Sequence[str] = ("
     if records.get("all"):
         written += save(hierarchy_figure(records["all"]), out / "hierarchy", formats)
     else:
-        written += save(hierarchy_figure(models=[m for m in models or () if isinstance(m, str)] or None),
+        written += save(hierarchy_figure(models=list(models) if models else None),
                         out / "hierarchy", formats)
     for name, recs in records.items():
         if recs:

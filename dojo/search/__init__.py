@@ -364,8 +364,7 @@ def _confirm(hunt: _Hunt, first: _Candidate, other: _Candidate) -> None:
     if match(a, b, hunt.earlier, report.group) is not None:
         report.duplicates += 1
         return
-    report.found += 1
-    name = f"search-{report.kind}-{report.weaker}-{report.stronger}-{report.found}"
+    name = f"search-{report.kind}-{report.weaker}-{report.stronger}-{report.found + 1}"
     vertices = f"vertices {list(first.subset)} and {list(other.subset)}"
     shape = {"complete": "complete graphs on", "star": "stars from the origin to",
              "radius": "nearest-neighbour graphs on"}[report.kind]
@@ -382,7 +381,6 @@ def _confirm(hunt: _Hunt, first: _Candidate, other: _Candidate) -> None:
     except ValueError as err:
         pair, problem = None, str(err)
     else:
-        report.certified += 1
         problem = None
     path = None
     if pair is not None and hunt.folder is not None:

@@ -63,12 +63,20 @@ class SearchReport:
     tried: int = 0
     screened: int = 0
     duplicates: int = 0
-    found: int = 0
-    certified: int = 0
     elapsed: float = 0.0
     results: list[Found] = field(default_factory=list)
     skipped: list[tuple[str, int]] = field(default_factory=list)
     stopped: str | None = None
+
+    @property
+    def found(self) -> int:
+        """Pairs confirmed by both tests in exact arithmetic."""
+        return len(self.results)
+
+    @property
+    def certified(self) -> int:
+        """Found pairs that certification accepts."""
+        return len(self.pairs)
 
     @property
     def pairs(self) -> list[Pair]:
