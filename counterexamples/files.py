@@ -52,6 +52,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,13 @@ def load_file(path: str | os.PathLike) -> Pair:
     if len(raw) > MAX_FILE_BYTES:
         raise ValueError(f"{source}: more than the limit of {MAX_FILE_BYTES} bytes. Fix: a pair file holds two small "
                          "graphs; shrink it.")
+    return _parsed(raw, source)
+
+
+@lru_cache(maxsize=64)
+def _parsed(raw: bytes, source: str) -> Pair:
+    """The pair of a file's bytes, checked and certified once per process (certification takes seconds, and the
+    protocols, tables, figures and the pytest plugin all load pairs by name); edited bytes are parsed afresh."""
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except RecursionError:
