@@ -20,11 +20,12 @@ timings.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Sequence
 from functools import cache
 
 import counterexamples
-from counterexamples import TESTS
+from counterexamples import TESTS, Pair
 from dojo import gwl
 from dojo import models as zoo
 from dojo.formatting import csv_text, markdown
@@ -41,10 +42,18 @@ LEGEND = ("Cells: separating initialisations out of all (separate) or mean ± st
           "(contradicts theory); ~ fails where its bound separates (below what theory allows at this depth).")
 
 
-@cache
-def first_iteration(pair_name: str, test: str, group: str) -> int | None:
-    """The first iteration at which ``test`` under ``group`` separates the pair (None: never)."""
-    return gwl.distinguish(pair_of(pair_name), test=test, group=group).iteration
+#: Per pair (held weakly: a pair of the user's may go away), its tests' first iterations.
+_FIRST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def first_iteration(pair: Pair | str, test: str, group: str) -> int | None:
+    """The first iteration at which ``test`` under ``group`` separates the pair, given as a ``Pair`` or by name
+    (None: never); computed once per pair."""
+    pair = pair_of(pair) if isinstance(pair, str) else pair
+    known = _FIRST.setdefault(pair, {})
+    if (test, group) not in known:
+        known[test, group] = gwl.distinguish(pair, test=test, group=group).iteration
+    return known[test, group]
 
 
 @cache
@@ -53,19 +62,19 @@ def orientation_order(pair_name: str, max_ell: int) -> int | None:
     return gwl.orientation_order(pair_of(pair_name), max_ell=max_ell)
 
 
-def separates_within(pair_name: str, test: str, group: str, depth: int) -> bool:
-    """Whether ``test`` under ``group`` separates the pair in at most ``depth`` iterations."""
-    first = first_iteration(pair_name, test, group)
+def separates_within(pair: Pair | str, test: str, group: str, depth: int) -> bool:
+    """Whether ``test`` under ``group`` separates the pair (a ``Pair`` or a name) in at most ``depth`` iterations."""
+    first = first_iteration(pair, test, group)
     return first is not None and first <= depth
 
 
-def bound_at(pair_name: str, info: dict, layers: int) -> str | None:
+def bound_at(pair: Pair | str, info: dict, layers: int) -> str | None:
     """The test that bounds a model of metadata ``info`` on the pair at ``layers``: its ``bounded_by``, or at one
     layer its ``layer_bound`` when that one does not separate the pair in one iteration (None: no theory)."""
     bound, layer = info["bounded_by"], info.get("layer_bound")
     if bound is None:
         return None
-    if layers == 1 and layer is not None and not separates_within(pair_name, layer, info["group"], 1):
+    if layers == 1 and layer is not None and not separates_within(pair, layer, info["group"], 1):
         return layer
     return bound
 

@@ -13,7 +13,6 @@ spread and margin, how many initialisations separated, and a hint.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -31,7 +30,7 @@ from dojo.protocols import Separation, separate
 from dojo.protocols.common import as_pair, build, pair_graphs, pair_options
 from dojo.protocols.separate import NOISY, unrotate
 from dojo.suites import default_depth
-from dojo.tables import place
+from dojo.tables import bound_at, first_iteration, place, separates_within
 from dojo.transforms import permute, random_rotation, rigid_motion
 
 __all__ = ["TOLERANCES", "assert_separates", "assert_blind", "assert_invariant", "assert_equivariant",
@@ -42,23 +41,6 @@ __all__ = ["TOLERANCES", "assert_separates", "assert_blind", "assert_invariant",
 #: normalisations of short vectors.
 TOLERANCES = {torch.float64: 1e-9, torch.float32: 1e-4}
 
-#: Per pair (held weakly: an id could be reused by another pair once this one is gone), its tests' first iterations.
-_FIRST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _first(pair: Pair, test: str, group: str) -> int | None:
-    """The first iteration at which ``test`` separates ``pair`` under ``group`` (float GWL, cached per pair)."""
-    known = _FIRST.setdefault(pair, {})
-    if (test, group) not in known:
-        known[test, group] = gwl.distinguish(pair, test=test, group=group).iteration
-    return known[test, group]
-
-
-def _within(pair: Pair, test: str, group: str, depth: int) -> bool:
-    first = _first(pair, test, group)
-    return first is not None and first <= depth
-
-
 def _theory_lines(pair: Pair, group: str, layers: int) -> str:
     if pair.task == "equivariant":
         order = gwl.orientation_order(pair)
@@ -66,7 +48,7 @@ def _theory_lines(pair: Pair, group: str, layers: int) -> str:
             "  theory: no tensor order sees the orientation"
     marks = []
     for test in TESTS:
-        first = _first(pair, test, group)
+        first = first_iteration(pair, test, group)
         marks.append(f"{test} {'never' if first is None else f'at {first}'}"
                      + (" ✓" if first is not None and first <= layers else ""))
     return f"  GWL family under {group} (first separating iteration; ✓ within {layers} layers): " + ", ".join(marks)
@@ -105,7 +87,7 @@ def _check(model: object, pair: Pair | str, layers: int | None, config: Mapping[
         hint = ("its embedding is zero or constant (e.g. a zero output initialiser, as in PyG's DimeNet++ default): "
                 "it shows nothing either way. Fix: initialise the output layers with non-zero weights.")
     elif expect == "separates":
-        gwl_first = _first(pair, "gwl", group) if pair.task == "invariant" else None
+        gwl_first = first_iteration(pair, "gwl", group) if pair.task == "invariant" else None
         hint = (f"GWL itself needs {gwl_first} iterations: try num_layers >= {gwl_first}." if gwl_first and
                 gwl_first > depth else "its bounding test may not separate this pair (see above), or its "
                 "features lose the difference (check that it reads batch.edge_index and the geometry you expect).")
@@ -259,7 +241,7 @@ class Profile:
 
 
 def _weakest(pair: Pair, group: str, layers: int) -> str | None:
-    return next((test for test in TESTS if _within(pair, test, group, layers)), None)
+    return next((test for test in TESTS if separates_within(pair, test, group, layers)), None)
 
 
 def expressivity_profile(model: object, *, config: Mapping[str, object] | None = None,
@@ -289,7 +271,7 @@ def expressivity_profile(model: object, *, config: Mapping[str, object] | None =
     for name, depth in tqdm(jobs, disable=not progress, desc=f"profile {model_name(spec)}", unit="cell"):
         pair = by_name[name]
         result = separate(pair, spec, {"num_layers": depth, **(config or {})}, inits=inits, seed=seed)
-        control = _first(pair, "gwl", "O(3)") is None and _first(pair, "gwl", "SO(3)") is None
+        control = first_iteration(pair, "gwl", "O(3)") is None and first_iteration(pair, "gwl", "SO(3)") is None
         if result.noise > NOISY:
             noisy.append((result.noise, name))
         cells.append(ProfileCell(name, depth, result.verdict, f"{round(result.fraction * result.inits)}/"
@@ -299,7 +281,8 @@ def expressivity_profile(model: object, *, config: Mapping[str, object] | None =
     for depth in sorted({c.layers for c in cells}):
         at = [c for c in cells if c.layers == depth and c.verdict != "degenerate"]
         levels[depth] = place({c.pair for c in at if c.verdict == "separates"},
-                              lambda test: {c.pair for c in at if _within(by_name[c.pair], test, group, depth)})
+                              lambda test: {c.pair for c in at
+                                            if separates_within(by_name[c.pair], test, group, depth)})
     broken = [f"separates the isomorphic control {c.pair} at {c.layers} layers (not invariant)" if c.control else
               f"separates {c.pair} at {c.layers} layers, which GWL cannot (beyond every message-passing GNN on "
               "these edges)" for c in cells if c.verdict == "separates" and c.weakest is None]
@@ -316,19 +299,20 @@ def assert_matches_theory(model: object, *, config: Mapping[str, object] | None 
     """Assert that no cell of the model's profile breaks its declared bound (``bound``, and at one layer its
     ``body_order``'s IGWL_(k)) and that it separates no isomorphic control; return the profile (``profile``: one
     already computed for this model and config, reused)."""
-    from dojo.tables import bound_at, separates_within
-
     spec = resolve(model)
-    info = _info(spec, config, as_pair((pairs or counterexamples.pairs())[0]), seed)
+    chosen = [as_pair(p) for p in (pairs or counterexamples.pairs())]
+    info = _info(spec, config, chosen[0], seed)
     if info.bounded_by is None:
         raise ValueError(f"{model_name(spec)} declares no bounding test, so there is no theory to match. Fix: "
                          "wrap(model, bound='igwl' or 'gwl', ...), or use expressivity_profile to place it.")
-    profile = profile or expressivity_profile(spec, config=config, pairs=pairs, inits=inits, seed=seed)
+    profile = profile or expressivity_profile(spec, config=config, pairs=chosen, inits=inits, seed=seed)
     declared = {"bounded_by": info.bounded_by, "layer_bound": info.layer_bound, "group": info.group}
+    by_name = {p.name: p for p in chosen}  # a pair file's pair is known by its name only here
     wrong = []
     for cell in profile.cells:
-        test = bound_at(cell.pair, declared, cell.layers)
-        if cell.verdict == "separates" and not separates_within(cell.pair, test, info.group, cell.layers):
+        pair = by_name.get(cell.pair, cell.pair)
+        test = bound_at(pair, declared, cell.layers)
+        if cell.verdict == "separates" and not separates_within(pair, test, info.group, cell.layers):
             wrong.append(f"{cell.pair} at {cell.layers} layers: separated ({cell.separated}) though {test} "
                          f"{info.group} cannot")
     if wrong or profile.broken:

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch_geometric.nn import global_add_pool
 
+import counterexamples
 from dojo import models
 from dojo.models import wrap
 from dojo.testing import (TOLERANCES, assert_blind, assert_equivariant, assert_invariant, assert_matches_theory,
@@ -89,3 +90,12 @@ def test_matches_theory_catches_a_bound_declared_too_low():
         expressivity_profile(instance, pairs=pairs, inits=1)
     with pytest.raises(ValueError, match="declares no bounding test"):
         assert_matches_theory(FirstNode, pairs=pairs, inits=1)
+
+
+def test_theory_is_matched_on_a_pair_file_whose_name_is_not_the_librarys(tmp_path):
+    """Regression: the theory was looked up by the cell's pair name, which only library pairs can be loaded by."""
+    path = tmp_path / "mine.json"
+    counterexamples.load("bodyorder", body=3).save(path)
+    path.write_text(path.read_text().replace('"name": "bodyorder-3"', '"name": "mine"'))
+    profile = assert_matches_theory("schnet", pairs=[str(path), "kchains-4"], inits=1)
+    assert "mine" in {c.pair for c in profile.cells}
