@@ -26,10 +26,12 @@ def match(a: ExactGraph, b: ExactGraph, known: Sequence[Known], group: str) -> s
     the largest), then :func:`counterexamples.certify.congruence` on the scaled graphs, exactly."""
     from counterexamples.certify import congruence
 
+    mine = _shape(a, b)  # of both orders: the shape of (b, a) is this one reversed; the diameter is symmetric
+    orders = (((a, b), mine), ((b, a), mine[::-1]))
     for pair in known:
         p, q = pair.a, pair.b
-        for x, y in ((a, b), (b, a)):
-            if not _same_shape(_shape(x, y), pair.shape):
+        for (x, y), shape in orders:
+            if not _same_shape(shape, pair.shape):
                 continue
             factor = sympy.sqrt(sympy.radsimp(_diameter(p, q) / _diameter(x, y)))
             if factor != 1:
@@ -59,6 +61,8 @@ def _same_shape(mine: list[tuple], theirs: list[tuple]) -> bool:
 
 def _diameter(x: ExactGraph, y: ExactGraph) -> sympy.Expr:
     """The largest squared distance between two nodes of one of the graphs (chosen in floats, computed exactly)."""
-    graph = max((x, y), key=lambda g: _squares(g).max())
-    i, j = np.unravel_index(int(_squares(graph).argmax()), (graph.num_nodes, graph.num_nodes))
+    squares = [_squares(x), _squares(y)]
+    k = int(squares[1].max() > squares[0].max())
+    graph = (x, y)[k]
+    i, j = np.unravel_index(int(squares[k].argmax()), (graph.num_nodes, graph.num_nodes))
     return sympy.expand(sum((graph.coords[i, c] - graph.coords[j, c]) ** 2 for c in range(3)))
