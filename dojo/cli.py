@@ -83,6 +83,11 @@ def check_model(name: str) -> str:
                                      f"{installed}, or 'package.module:ClassOrFactory'")
 
 
+def group_name(text: str) -> str:
+    """argparse type: ``O3``/``SO3`` (shell-friendly) or ``O(3)``/``SO(3)``, as the group's name."""
+    return {"O3": "O(3)", "SO3": "SO(3)"}.get(text, text)
+
+
 def check_pair(name: str) -> str:
     """argparse type: a family name, a pair name '<family>-<value>' of a known family, or a pair file 'PATH.json'
     that exists (its content is read and certified when the command runs)."""
@@ -137,7 +142,7 @@ def _cmd_gwl(args: argparse.Namespace) -> int:
     from counterexamples import TESTS
     from dojo.gwl import distinguish
 
-    group = {"O3": "O(3)", "SO3": "SO(3)"}.get(args.group, args.group)
+    group = args.group
     chosen = [p for name in args.names for p in (counterexamples.pairs(name) if name in FAMILIES
                                                  else [counterexamples.load(name)])] or counterexamples.pairs()
     rows = []
@@ -160,8 +165,7 @@ def _cmd_gwl(args: argparse.Namespace) -> int:
 def _cmd_search(args: argparse.Namespace) -> int:
     from dojo.search import MAX_SUBSETS, search
 
-    group = {"O3": "O(3)", "SO3": "SO(3)"}.get(args.group, args.group)
-    report = search(args.weaker, args.stronger, kind=args.kind, max_nodes=args.max_nodes, group=group,
+    report = search(args.weaker, args.stronger, kind=args.kind, max_nodes=args.max_nodes, group=args.group,
                     sources=args.sources, min_nodes=args.min_nodes, limit=args.limit, seconds=args.seconds,
                     out=args.out, progress=not args.quiet)
     header = ["pair", "nodes", "vertices (a / b)", args.weaker, args.stronger, "certified", "library", "file"]
@@ -255,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", type=check_pair,
                    help="pairs, families or pair files (e.g. kchains-4, kchains, mine.json; default: the whole "
                         "library)")
-    p.add_argument("--group", choices=("O3", "SO3", "O(3)", "SO(3)"), default="O3", help="symmetry group (default O3)")
+    p.add_argument("--group", type=group_name, choices=("O(3)", "SO(3)"), default="O(3)",
+                   help="symmetry group: O3 or SO3 (default O3)")
     p.add_argument("--exact", action="store_true", help="exact arithmetic (sympy number fields) instead of floats")
     p.add_argument("--format", choices=("md", "csv"), default="md", help="output format (default: md)")
     p.set_defaults(run=_cmd_gwl)
@@ -274,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: complete)")
     p.add_argument("--max-nodes", type=positive, default=6, help="largest graph, in nodes (default 6)")
     p.add_argument("--min-nodes", type=positive, default=3, help="smallest graph, in nodes (default 3)")
-    p.add_argument("--group", choices=("O3", "SO3", "O(3)", "SO(3)"), default="O3", help="symmetry group (default O3)")
+    p.add_argument("--group", type=group_name, choices=("O(3)", "SO(3)"), default="O(3)",
+                   help="symmetry group: O3 or SO3 (default O3)")
     p.add_argument("--sources", nargs="+", metavar="SET",
                    choices=("tetrahedron", "octahedron", "cube", "icosahedron", "dodecahedron", "cube_octahedron",
                             "two_cubes", "lattice26", "sphere5"),
