@@ -59,7 +59,7 @@ from typing import Any
 import sympy
 
 from counterexamples.expr import format_exact, parse_exact
-from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair
+from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair, claims as claims_table, describe_claim
 
 __all__ = ["FORMAT", "VERSION", "MAX_FILE_BYTES", "MAX_NODES", "MAX_WORK", "save", "load_file", "to_dict", "from_dict", "pair_from_graphs"]
 
@@ -69,10 +69,10 @@ FORMAT = "geometric-gnn-dojo-pair"
 VERSION = 1
 #: Largest pair file read, in bytes.
 MAX_FILE_BYTES = 16 * 2 ** 20
-#: Largest graph of a pair file, in nodes, and largest work of its exact tests: the claims of a file are computed
-#: or checked exactly on load, and IGWL_(5) looks at every 4-tuple of each node's neighbours (the sum of degree^4
-#: over nodes; a 20-node complete graph is 2.6e6). A stranger's file must not run for hours: raise
-#: these (``counterexamples.files.MAX_NODES = ...``) for a file you trust.
+#: Largest graph of a pair file or builder (:mod:`counterexamples.formats`, :mod:`dojo.search`), in nodes, and
+#: largest work of its exact tests: the claims are computed or checked exactly, and IGWL_(5) looks at every 4-tuple
+#: of each node's neighbours (the sum of degree^4 over nodes; a 20-node complete graph is 2.6e6). A stranger's
+#: pair must not run for hours: raise these (``counterexamples.files.MAX_NODES = ...``) for a pair you trust.
 MAX_NODES = 64
 MAX_WORK = 4_000_000
 
@@ -209,6 +209,8 @@ def pair_from_graphs(exact_a: ExactGraph, exact_b: ExactGraph, *, name: str, tas
     from dojo.gwl import distinguish, orientation_order as moments_order
 
     where = source or f"Pair {name}"
+    for k, graph in enumerate((exact_a, exact_b)):
+        _check_size(graph.num_nodes, graph.edges, f"{where}: graphs[{k}]")
     if task == "invariant" and orientation_order is not None:
         raise ValueError(f"{where}: orientation_order is given for an invariant-task pair. Fix: leave it out, or "
                          "set task to 'equivariant' (one graph in two orientations).")
@@ -218,16 +220,19 @@ def pair_from_graphs(exact_a: ExactGraph, exact_b: ExactGraph, *, name: str, tas
                      claims={(t, g): None for t in TESTS for g in GROUPS})
     except ValueError as err:
         raise ValueError(f"{where}: {err}") from None
-    computed = {(t, g): distinguish(blank, test=t, group=g, exact=True).iteration for t in TESTS for g in GROUPS}
-    wrong = [f"claims.{g}.{t}: claimed {_when(claims[t, g])}, but the exact {t} test {_when(computed[t, g])}"
+    congruent = [g for g in GROUPS if congruence(exact_a, exact_b, g) is not None]
+    # Under a group that maps a onto b no test separates them: the exact GWL runs are needed for the others only.
+    computed = {(t, g): None if g in congruent else distinguish(blank, test=t, group=g, exact=True).iteration
+                for t in TESTS for g in GROUPS}
+    wrong = [f"claims.{g}.{t}: claimed {describe_claim(claims[t, g])}, but the exact {t} test "
+             f"{describe_claim(computed[t, g])}"
              for g in GROUPS for t in TESTS if claims is not None and claims[t, g] != computed[t, g]]
     if wrong:
         raise ValueError(f"{where}: " + "; ".join(wrong) + ". Fix: correct the claims, or leave them out to have "
                          "them computed.")
-    if congruent_under is None:
-        congruent_under = [g for g in GROUPS if congruence(exact_a, exact_b, g) is not None]
     try:
-        pair = replace(blank, claims=computed, congruent_under=frozenset(congruent_under))
+        pair = replace(blank, claims=computed,
+                       congruent_under=frozenset(congruent if congruent_under is None else congruent_under))
         if task == "equivariant" and orientation_order is None:
             orientation_order = moments_order(pair)
         pair = replace(pair, orientation_order=orientation_order)
@@ -268,32 +273,37 @@ def _graph(data: object, where: str) -> ExactGraph:
     if len(coords) != len(types):
         raise ValueError(f"{where}.coords: {len(coords)} rows for {len(types)} nodes. Fix: one row of three "
                          "coordinates per node, in the order of types.")
-    n = len(types)
-    if n > MAX_NODES:
-        raise ValueError(f"{where}.types: {n} nodes, more than the {MAX_NODES} a pair file may hold (its claims are "
-                         "computed exactly on load). Fix: a smaller pair, or raise counterexamples.files.MAX_NODES "
-                         "for a file you trust.")
     for k, edge in enumerate(edges):
         if not isinstance(edge, list) or len(edge) != 2 or not all(_is_int(i) for i in edge):
             raise ValueError(f"{where}.edges[{k}]: expected a pair of node indices [i, j], got {edge!r:.40}.")
-        if not all(0 <= i < n for i in edge) or edge[0] == edge[1]:
-            raise ValueError(f"{where}.edges[{k}]: {edge} is a self-loop or names a node outside 0..{n - 1}.")
-    degree = [0] * n
-    for i, j in {tuple(sorted(e)) for e in edges}:
-        degree[i] += 1
-        degree[j] += 1
-    work = sum(d ** 4 for d in degree)
-    if work > MAX_WORK:
-        raise ValueError(f"{where}.edges: the exact IGWL_(5) test would enumerate {work:.1e} neighbour tuples (the "
-                         f"sum of degree^4), more than the {MAX_WORK:.0e} a pair file may ask for on load. Fix: a "
-                         "sparser graph (a radius cutoff) or fewer nodes, or raise counterexamples.files.MAX_WORK "
-                         "for a file you trust.")
+        if not all(0 <= i < len(types) for i in edge) or edge[0] == edge[1]:
+            raise ValueError(f"{where}.edges[{k}]: {edge} is a self-loop or names a node outside 0..{len(types) - 1}.")
+    _check_size(len(types), [tuple(e) for e in edges], where)  # before the coordinates are parsed
     rows = []
     for i, row in enumerate(coords):
         if not isinstance(row, list) or len(row) != 3:
             raise ValueError(f"{where}.coords[{i}]: expected three coordinates [x, y, z], got {row!r:.60}.")
         rows.append([_coordinate(c, f"{where}.coords[{i}][{k}]") for k, c in enumerate(row)])
     return ExactGraph(sympy.Matrix(rows), [tuple(e) for e in edges], types)
+
+
+def _check_size(num_nodes: int, edges: Sequence[tuple[int, int]], where: str) -> None:
+    """Refuse a graph whose exact tests would run for hours: more than :data:`MAX_NODES` nodes, or more than
+    :data:`MAX_WORK` neighbour tuples for IGWL_(5) (the sum of degree^4 over nodes)."""
+    if num_nodes > MAX_NODES:
+        raise ValueError(f"{where}.types: {num_nodes} nodes, more than the {MAX_NODES} a pair may hold (its claims "
+                         "are computed exactly). Fix: a smaller pair, or raise counterexamples.files.MAX_NODES for "
+                         "a pair you trust.")
+    degree = [0] * num_nodes
+    for i, j in {(min(e), max(e)) for e in edges}:
+        degree[i] += 1
+        degree[j] += 1
+    work = sum(d ** 4 for d in degree)
+    if work > MAX_WORK:
+        raise ValueError(f"{where}.edges: the exact IGWL_(5) test would enumerate {work:.1e} neighbour tuples (the "
+                         f"sum of degree^4), more than the {MAX_WORK:.0e} a pair may ask for. Fix: a sparser graph "
+                         "(a radius cutoff) or fewer nodes, or raise counterexamples.files.MAX_WORK for a pair you "
+                         "trust.")
 
 
 def _coordinate(value: object, where: str) -> sympy.Expr:
@@ -329,7 +339,7 @@ def _claims(data: object, source: str) -> dict[tuple[str, str], int | None]:
     if missing:
         raise ValueError(f"{source}: claims.O(3): no claim for {missing}. Fix: give every test in {TESTS}, or leave "
                          "the claims out to have them computed.")
-    return {(t, g): tables[g].get(t, tables["O(3)"][t]) for t in TESTS for g in GROUPS}
+    return claims_table(tables["O(3)"], tables["SO(3)"])
 
 
 def _groups(data: object, source: str) -> list[str]:
@@ -364,10 +374,6 @@ def _kind(value: object) -> str:
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number a pair file may hold")
-
-
-def _when(iteration: int | None) -> str:
-    return "never separates" if iteration is None else f"separates at iteration {iteration}"
 
 
 # -- writing --------------------------------------------------------------------------------------------------------

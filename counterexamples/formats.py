@@ -34,6 +34,7 @@ from pathlib import Path
 
 import sympy
 
+from counterexamples.algebra import Field
 from counterexamples.expr import parse_exact
 from counterexamples.files import MAX_FILE_BYTES, pair_from_graphs
 from counterexamples.pair import ExactGraph, Pair
@@ -157,7 +158,10 @@ def _build(coords: list[list[list[sympy.Expr]]], types: list[list[int]], cutoff:
         limit = _exact(cutoff, f"{where}: cutoff")
         if not limit.is_positive:
             raise ValueError(f"{where}: cutoff must be positive, got {cutoff!r}.")
-        chosen = [_within(rows, limit) for rows in coords]
+        try:
+            chosen = [_within(rows, limit) for rows in coords]
+        except ValueError as err:  # a near tie in coordinates outside any number field (e.g. pi itself)
+            raise ValueError(f"{where}: cannot decide which atoms lie within the cutoff: {err}") from None
     else:
         chosen = [_list(edges, "edges") if edges is not None else [], None]
         chosen[1] = _list(edges_b, "edges_b") if edges_b is not None else chosen[0]
@@ -208,9 +212,12 @@ def _exact(value: object, where: str) -> sympy.Expr:
 
 
 def _within(rows: list[list[sympy.Expr]], cutoff: sympy.Expr) -> list[tuple[int, int]]:
-    """The pairs of nodes at distance <= ``cutoff``: floats decide clear cases, exact arithmetic the close ones."""
+    """The pairs of nodes at distance <= ``cutoff``: floats decide clear cases, and a near tie is decided exactly in
+    the number field of the coordinates and the cutoff (:class:`counterexamples.algebra.Field`), so that a distance
+    equal to the cutoff is an edge however it is written."""
     approx = [[float(sympy.N(c, 30)) for c in row] for row in rows]
     limit = float(sympy.N(cutoff ** 2, 30))
+    field = None
     edges = []
     for i in range(len(rows)):
         for j in range(i + 1, len(rows)):
@@ -218,8 +225,9 @@ def _within(rows: list[list[sympy.Expr]], cutoff: sympy.Expr) -> list[tuple[int,
             if abs(d2 - limit) > 1e-9 * limit:
                 inside = d2 < limit
             else:
-                gap = sympy.expand(sum((x - y) ** 2 for x, y in zip(rows[i], rows[j])) - cutoff ** 2)
-                inside = gap.is_zero or sympy.N(gap, 50) < 0
+                field = field or Field(extra=[*(c for row in rows for c in row), cutoff])
+                offset = Field.sub(*(tuple(field.element(c) for c in rows[k]) for k in (i, j)))
+                inside = field.sign(Field.dot(offset, offset) - field.element(cutoff) ** 2) <= 0
             if inside:
                 edges.append((i, j))
     return edges

@@ -15,7 +15,7 @@ from torch_geometric.data import Data
 
 from dojo.graphs import geometric_graph
 
-__all__ = ["TESTS", "GROUPS", "ExactGraph", "Pair", "claims"]
+__all__ = ["TESTS", "GROUPS", "ExactGraph", "Pair", "claims", "describe_claim"]
 
 #: The tests of the geometric Weisfeiler-Leman family, weakest first (each refines the one before it).
 TESTS: tuple[str, ...] = ("wl", "igwl-2", "igwl-3", "igwl-4", "igwl-5", "igwl", "gwl")
@@ -47,6 +47,12 @@ def claims(o3: Mapping[str, int | None],
     table = {(t, "O(3)"): o3[t] for t in TESTS}
     table.update({(t, "SO(3)"): (so3 or {}).get(t, o3[t]) for t in TESTS})
     return table
+
+
+def describe_claim(iteration: int | None) -> str:
+    """A claim in words, for certificates and error messages: ``"never separates"`` or ``"first separates at
+    iteration 2"``."""
+    return "never separates" if iteration is None else f"first separates at iteration {iteration}"
 
 
 def _integral(value: object) -> bool:

@@ -87,9 +87,9 @@ def test_an_so3_table_may_list_only_what_differs(tmp_path):
 
 @pytest.mark.parametrize("field, value, match", [
     ("claims", {"O(3)": {t: 1 for t in counterexamples.TESTS}},
-     r"claims\.O\(3\)\.wl: claimed separates at iteration 1, but the exact wl test never separates"),
+     r"claims\.O\(3\)\.wl: claimed first separates at iteration 1, but the exact wl test never separates"),
     ("claims", {"O(3)": {t: None for t in counterexamples.TESTS}},
-     r"claims\.SO\(3\)\.igwl-4: claimed never separates, but the exact igwl-4 test separates at iteration 1"),
+     r"claims\.SO\(3\)\.igwl-4: claimed never separates, but the exact igwl-4 test first separates at iteration 1"),
     ("congruent_under", ["O(3)", "SO(3)"], r"congruent under SO\(3\) yet claimed separated"),
     ("congruent_under", [], r"certification failed: not congruent under O\(3\)"),
     ("orientation_order", 2, "orientation_order is given for an invariant-task pair"),
@@ -272,6 +272,22 @@ def test_from_arrays_with_a_cutoff_or_edges():
     assert same.is_control and same.exact_b.types == (0, 1, 0, 1)
     floats = counterexamples.from_arrays([[0.1, 0, 0], [0, 0, 0]], [["1/10", 0, 0], [0, 0, 0]], edges=[(0, 1)])
     assert floats.exact_a.coords[0, 0] == sympy.Rational(0.1) != floats.exact_b.coords[0, 0] == sympy.Rational(1, 10)
+
+
+def test_a_cutoff_tie_is_decided_exactly_however_the_distance_is_written():
+    # sqrt(2 + sqrt 3) = (sqrt 6 + sqrt 2) / 2, two writings of one number: the points below are exactly the cutoff
+    # apart (an edge) in a, and 1e-30 further in b (none). Floats cannot tell these apart.
+    tie = [["sqrt(2 + sqrt(3))", 0, 0], ["(sqrt(6) + sqrt(2))/2 + 1", 0, 0]]
+    beyond = [["sqrt(2 + sqrt(3))", 0, 0], ["(sqrt(6) + sqrt(2))/2 + 1 + 1/10^30", 0, 0]]
+    pair = counterexamples.from_arrays(tie, beyond, cutoff=1)
+    assert pair.exact_a.edges == ((0, 1),) and pair.exact_b.edges == ()
+
+
+def test_builders_refuse_pairs_too_large_to_certify(monkeypatch):
+    monkeypatch.setattr(files, "MAX_NODES", 3)
+    line = [[i, 0, 0] for i in range(4)]
+    with pytest.raises(ValueError, match=r"from_arrays: graphs\[0\].types: 4 nodes, more than the 3.*Fix"):
+        counterexamples.from_arrays(line, line, cutoff=1)
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -18,7 +18,7 @@ from counterexamples.certify.exact import exact_pair
 from counterexamples.certify.moments import orientation_order
 from counterexamples.certify.refinement import Separation, separation
 from counterexamples.certify.rigid import Congruence, congruence
-from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair
+from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair, describe_claim
 
 __all__ = ["Check", "Certificate", "certify"]
 
@@ -79,10 +79,6 @@ class Certificate:
         return "\n".join([f"certificate for {self.pair}: {head}", *(f"  {c}" for c in self.checks)])
 
 
-def _when(iteration: int | None) -> str:
-    return "never separates" if iteration is None else f"first separates at iteration {iteration}"
-
-
 def certify(pair: Pair, budget: int | None = BUDGET) -> Certificate:
     """Check every claim of ``pair`` exactly, without the GWL tests (``dojo.gwl``).
 
@@ -118,7 +114,7 @@ def certify(pair: Pair, budget: int | None = BUDGET) -> Certificate:
 def _claim_check(a: ExactGraph, b: ExactGraph, test: str, group: str, claim: int | None, motion: Congruence | None,
                  budget: int | None) -> Check:
     """The check of one claim: by the congruence if there is one, else by exact refinement."""
-    text = f"{test} under {group} {_when(claim)}"
+    text = f"{test} under {group} {describe_claim(claim)}"
     if motion is not None:
         return Check(text, _status(claim is None),
                      f"a and b are congruent under {group}, so no test invariant under {group} separates them")
