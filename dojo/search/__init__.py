@@ -58,6 +58,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import networkx
 import numpy as np
 import sympy
 import torch
@@ -238,15 +239,9 @@ def _graph_nodes_edges(points: PointSet, subset: Sequence[int], kind: str) -> tu
 
 
 def _connected(size: int, edges: list[tuple[int, int]]) -> bool:
-    reached, frontier = {0}, [0]
-    while frontier:
-        i = frontier.pop()
-        for a, b in edges:
-            for x, y in ((a, b), (b, a)):
-                if x == i and y not in reached:
-                    reached.add(y)
-                    frontier.append(y)
-    return len(reached) == size
+    graph = networkx.Graph(edges)
+    graph.add_nodes_from(range(size))
+    return networkx.is_connected(graph)
 
 
 def _bucket_key(points: PointSet, nodes: list[int], edges: list[tuple[int, int]], weaker: str) -> tuple:
