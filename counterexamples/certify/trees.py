@@ -33,7 +33,9 @@ from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from counterexamples.algebra import Field, Vector
+from sympy.polys.matrices import DomainMatrix
+
+from counterexamples.algebra import Vector
 from counterexamples.certify.budget import Budget
 from counterexamples.certify.exact import Exact
 
@@ -131,24 +133,14 @@ class Trees:
     def _key(self, g: int, ball: _Ball, moved: dict[int, int] | None, t: int) -> int:
         """The tree's key with positions ``moved`` (vector ids; ``None``: as placed), memoised per graph node and
         remaining depth: equal keys exactly when the trees are equal as typed, positioned trees."""
-        graph = self.graphs[g]
         place = moved if moved is not None else {v: self._vector(ball.rel[v]) for v in ball.nodes}
         self.budget.spend(len(ball.nodes) * (t + 1))
-        level = {v: _intern(self._keys, (graph.types[v], place[v])) for v in ball.nodes}
-        for s in range(1, t + 1):
-            level = {v: _intern(self._keys, (graph.types[v], place[v], tuple(sorted(level[j] for j in graph.nbrs[v]))))
-                     for v in ball.within[t - s]}
-        return level[ball.root]
+        return _tree_key(self._keys, self.graphs[g], ball, place, t)
 
     def _shape(self, g: int, u: int, t: int) -> int:
         """A cheap invariant of the tree: its key with every position replaced by its squared norm."""
-        graph, ball = self.graphs[g], self.ball(g, u, t)
-        norm = {v: self._dot(g, ball, v, v) for v in ball.nodes}
-        level = {v: _intern(self._shapes, (graph.types[v], norm[v])) for v in ball.nodes}
-        for s in range(1, t + 1):
-            level = {v: _intern(self._shapes, (graph.types[v], norm[v], tuple(sorted(level[j] for j in graph.nbrs[v]))))
-                     for v in ball.within[t - s]}
-        return level[u]
+        ball = self.ball(g, u, t)
+        return _tree_key(self._shapes, self.graphs[g], ball, {v: self._dot(g, ball, v, v) for v in ball.nodes}, t)
 
     # -- positions -----------------------------------------------------------------------------------------------
 
@@ -170,7 +162,7 @@ class Trees:
         rel = {v: everywhere[v] for v in nodes}
         basis = [nodes[x] for x in f.basis([rel[v] for v in nodes])]
         gram_values = [[graph.relative_dot(u, p, q) for q in basis] for p in basis]
-        inverse = _inverse(f, gram_values)
+        inverse = DomainMatrix(gram_values, (len(basis), len(basis)), f.domain).inv().to_list()
         coords = {v: [sum((x * graph.relative_dot(u, p, v) for x, p in zip(row, basis)), f.zero) for row in inverse]
                   for v in nodes}
         return _Ball(root=u, nodes=nodes, within=[[v for v in nodes if distance[v] <= d] for d in range(t + 1)],
@@ -191,17 +183,11 @@ def _intern(table: dict, key: Hashable) -> int:
     return table.setdefault(key, len(table))
 
 
-def _inverse(f: Field, matrix: list[list[Any]]) -> list[list[Any]]:
-    """The inverse of a non-singular matrix (here a Gram matrix, at most 3 x 3), by Gauss-Jordan elimination."""
-    n = len(matrix)
-    rows = [list(matrix[r]) + [f.one if c == r else f.zero for c in range(n)] for r in range(n)]
-    for col in range(n):
-        pivot = next(r for r in range(col, n) if rows[r][col] != f.zero)
-        rows[col], rows[pivot] = rows[pivot], rows[col]
-        scale = f.one / rows[col][col]
-        rows[col] = [x * scale for x in rows[col]]
-        for r in range(n):
-            if r != col and rows[r][col] != f.zero:
-                factor = rows[r][col]
-                rows[r] = [x - factor * y for x, y in zip(rows[r], rows[col])]
-    return [row[n:] for row in rows]
+def _tree_key(table: dict, graph: Exact, ball: _Ball, label: dict[int, Hashable], t: int) -> int:
+    """The depth-t tree of ``ball.root`` interned in ``table`` bottom up: each tree node by its type, its
+    ``label`` and the sorted keys of its children (one key per graph node and remaining depth)."""
+    level = {v: _intern(table, (graph.types[v], label[v])) for v in ball.nodes}
+    for s in range(1, t + 1):
+        level = {v: _intern(table, (graph.types[v], label[v], tuple(sorted(level[j] for j in graph.nbrs[v]))))
+                 for v in ball.within[t - s]}
+    return level[ball.root]
