@@ -67,8 +67,9 @@ class Exact:
         """Node ``i``'s neighbour vectors ``x_j - x_i`` (in ``nbrs[i]`` order) and their (interned) Gram matrix."""
         if i not in self._local:
             f = self.field
-            vecs = [f.sub(self.points[j], self.points[i]) for j in self.nbrs[i]]
-            self._local[i] = vecs, gram(f, vecs)
+            rel = self.relative(i)
+            self._local[i] = ([rel[j] for j in self.nbrs[i]],
+                              [[f.intern(self.relative_dot(i, j, k)) for k in self.nbrs[i]] for j in self.nbrs[i]])
         return self._local[i]
 
     def signs(self, i: int) -> dict[tuple[int, int, int], int] | None:
@@ -89,7 +90,8 @@ class Exact:
         return self._relative[u]
 
     def relative_dot(self, u: int, v: int, w: int) -> Any:
-        """``(x_v - x_u) . (x_w - x_u)`` as a field element (cached)."""
+        """``(x_v - x_u) . (x_w - x_u)`` as a field element: the one cache of inner products (neighbourhoods,
+        computation trees)."""
         key = (u, min(v, w), max(v, w))
         if key not in self._relative_dots:
             rel = self.relative(u)

@@ -30,7 +30,7 @@ only shrinks while the rank stays, and classes split at most ``N_a + N_b - 1`` t
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sympy.polys.matrices import DomainMatrix
@@ -54,7 +54,6 @@ class _Ball:
     coords: dict[int, list[Any]]  # rel[v] = sum_k coords[v][k] * rel[basis[k]]
     gram: list[list[int]]  # interned inner products of the basis
     det: Any  # det of the basis when it spans space, else None
-    dots: dict[tuple[int, int], int] = field(default_factory=dict)  # interned rel[v] . rel[w], filled on demand
 
 
 class Trees:
@@ -171,9 +170,7 @@ class Trees:
 
     def _dot(self, g: int, ball: _Ball, v: int, w: int) -> int:
         """``rel[v] . rel[w]``, interned."""
-        if (v, w) not in ball.dots:
-            ball.dots[v, w] = ball.dots[w, v] = self.field.intern(self.graphs[g].relative_dot(ball.root, v, w))
-        return ball.dots[v, w]
+        return self.field.intern(self.graphs[g].relative_dot(ball.root, v, w))
 
     def _vector(self, v: Vector) -> int:
         return _intern(self._vectors, v)
