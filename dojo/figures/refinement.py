@@ -1,7 +1,7 @@
 """Colour refinement drawn: both graphs of a pair at every iteration of a GWL-family test, nodes coloured by class.
 
 The colours of a test come from one run on both graphs with one shared colour table, as
-:func:`dojo.gwl.distinguish` runs it: here as :func:`dojo.gwl.colors` on the disjoint union of the two graphs in
+:func:`dojo.gwl.distinguish` runs it: here as :func:`dojo.gwl.color_history` on the disjoint union of the two graphs in
 exact arithmetic, which is the same computation (a node's colour depends only on its own computation tree; in
 exact mode the numbers of both graphs already share one number field and one order). The iteration at which the
 two colour histograms first differ comes from :func:`dojo.gwl.distinguish` itself.
@@ -128,8 +128,8 @@ def refinement_runs(pair: Pair | str, tests: Sequence[str] = ("gwl",), group: st
     n = pair.exact_a.num_nodes
     runs = []
     for test, verdict, end in zip(tests, verdicts, ends):
-        history = [gwl.colors(union, test=test, group=group, iterations=t, exact=True).tolist()
-                   for t in range(last + 1)]
+        history = [c.tolist() for c in gwl.color_history(union, test=test, group=group, iterations=last, exact=True)]
+        history += history[-1:] * (last + 1 - len(history))  # stable before the last iteration drawn
         slots = _slots(history)
         stable = end if verdict.distinguished else max(end - 1, 0)
         runs.append(Run(test, group, verdict.iteration, stable, [(s[:n], s[n:]) for s in slots]))

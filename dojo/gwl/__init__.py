@@ -29,7 +29,8 @@ from dojo.gwl.orientation import orientation_order
 from dojo.gwl.refinement import Refiner, Verdict, neighbours, refine, verdict
 from dojo.gwl.wl import WL
 
-__all__ = ["TESTS", "GROUPS", "Verdict", "PrecisionError", "distinguish", "colors", "orientation_order"]
+__all__ = ["TESTS", "GROUPS", "Verdict", "PrecisionError", "distinguish", "colors", "color_history",
+           "orientation_order"]
 
 Graph = Data | ExactGraph
 
@@ -131,8 +132,30 @@ def colors(
     >>> colors(path, test="wl").tolist(), colors(path, test="igwl").tolist()   # IGWL sees the bend
     ([0, 1, 1, 0], [1, 0, 3, 2])
     """
+    return color_history(graph, test, group, iterations, exact, tol)[-1]
+
+
+def color_history(
+    graph: Graph,
+    test: str = "gwl",
+    group: str = "O(3)",
+    iterations: int | None = None,
+    exact: bool = False,
+    tol: float | None = None,
+) -> list[torch.Tensor]:
+    """The colours of :func:`colors` at every iteration ``0..T`` of one run: ``T`` is ``iterations``, or earlier
+    the iteration at which the partition became stable (later ones repeat it). Entry ``t`` equals
+    ``colors(graph, ..., iterations=t)``.
+
+    Examples
+    --------
+    >>> from dojo.graphs import geometric_graph
+    >>> path = geometric_graph([[0, 0, 0], [1, 0, 0], [2, 0, 0], [2, 1, 0]], [(0, 1), (1, 2), (2, 3)])
+    >>> [c.tolist() for c in color_history(path, test="igwl")]
+    [[0, 0, 0, 0], [1, 0, 2, 1], [1, 0, 3, 2], [1, 0, 3, 2]]
+    """
     history, _ = _decide([graph], test, group, exact, tol, _check_iterations(iterations), False)
-    return torch.tensor(history[-1][0], dtype=torch.long)
+    return [torch.tensor(colours[0], dtype=torch.long) for colours in history]
 
 
 #: Per pair, the arithmetic of each mode: its memoised products serve every test run on the pair.
