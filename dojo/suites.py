@@ -24,7 +24,7 @@ Examples
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -32,7 +32,8 @@ import counterexamples
 from counterexamples.pair import Pair
 from dojo import models as zoo
 
-__all__ = ["Cell", "SUITES", "suite", "select", "pair_of", "default_depth", "frozen", "thawed", "FrozenMapping"]
+__all__ = ["Cell", "SUITES", "suite", "select", "pair_of", "default_depth", "frozen", "thawed", "variant_label",
+           "FrozenMapping"]
 
 #: Short labels of the model knobs that the suites vary, for row names.
 KNOB_LABELS = {"max_ell": "ℓ", "correlation": "ν"}
@@ -66,8 +67,7 @@ class Cell:
     @property
     def variant(self) -> str:
         """The model with its suite-set knobs, e.g. ``"tfn ℓ=3"``: a row of the table."""
-        text = lambda v: json.dumps(thawed(v)) if isinstance(v, tuple) else v  # noqa: E731
-        return " ".join([self.model, *(f"{KNOB_LABELS.get(k, k)}={text(v)}" for k, v in self.options)])
+        return variant_label(self.model, self.options)
 
     @property
     def key(self) -> str:
@@ -195,6 +195,13 @@ def frozen(value: object) -> object:
     if isinstance(value, Mapping):
         return FrozenMapping(sorted((k, frozen(v)) for k, v in value.items()))
     return tuple(frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def variant_label(model: str, options: Iterable[tuple[str, object]]) -> str:
+    """A model with its knobs, e.g. ``"tfn ℓ=3"``: a row of a table, a series of a figure. Options are
+    ``(name, value)`` pairs, values as a cell holds them (tuples) or as a log holds them (lists)."""
+    text = lambda v: json.dumps(thawed(v)) if isinstance(v, (tuple, list)) else v  # noqa: E731
+    return " ".join([model, *(f"{KNOB_LABELS.get(k, k)}={text(v)}" for k, v in options)])
 
 
 def thawed(value: object) -> object:

@@ -32,14 +32,28 @@ from dojo.formatting import csv_text, markdown
 from dojo.suites import pair_of
 
 __all__ = ["first_iteration", "orientation_order", "separates_within", "bound_at", "theory", "degenerate", "flag",
-           "place", "rows", "to_markdown", "to_latex", "to_csv", "to_json", "FORMATS", "LEGEND"]
+           "place", "rows", "pair_rank", "variant_rank", "FLAGS", "to_markdown", "to_latex", "to_csv", "to_json", "FORMATS", "LEGEND"]
 
+#: What a cell shows for each :func:`flag` (tables and heatmaps).
 FLAGS = {"exceeds": "!", "below": "~"}
 LEGEND = ("Cells: separating initialisations out of all (separate) or mean ± std accuracy in % (train); deg: zero "
           "or constant embedding (says nothing). Theory rows: whether each bounding test separates at the column's "
           "depth (at one layer a model is also bounded by its layer's body order, 'L=1: igwl-k'); 'ℓ≥k': the "
           "orientation is visible to tensor order k and above. Flags: ! separates what its bound cannot "
           "(contradicts theory); ~ fails where its bound separates (below what theory allows at this depth).")
+
+
+def pair_rank() -> Callable[[str], tuple]:
+    """A sort key for pair names: the library's order, then other pairs (pair files) by name."""
+    library = {name: i for i, name in enumerate(counterexamples.names())}
+    return lambda pair: (library.get(pair, len(library)), pair)
+
+
+def variant_rank() -> Callable[[dict], tuple]:
+    """A sort key for records (or table rows) by model variant: the zoo's order, then other models by name, then
+    the options."""
+    order = {m: i for i, m in enumerate(zoo.names())}
+    return lambda r: (order.get(r["model"], len(order)), r["model"], sorted(r["options"].items()))
 
 
 #: Per pair (held weakly: a pair of the user's may go away), its tests' first iterations.
@@ -221,14 +235,12 @@ def _grid(records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
     """
     by_pair = len({r["pair"] for r in records}) > 1
     by_layers = len({r["layers"] for r in records}) > 1
-    library = {name: i for i, name in enumerate(counterexamples.names())}
+    pair = pair_rank()
     columns: dict[str, dict] = {}
-    for r in sorted(records, key=lambda r: (library.get(r["pair"], len(library)), r["pair"], r["layers"])):
+    for r in sorted(records, key=lambda r: (*pair(r["pair"]), r["layers"])):
         columns.setdefault(_column(r, by_pair, by_layers), r)
-    order = {m: i for i, m in enumerate(zoo.names())}
     variants: dict[str, dict[str, dict]] = {}
-    for r in sorted(records, key=lambda r: (order.get(r["model"], len(order)), r["model"],
-                                            sorted(r["options"].items()))):
+    for r in sorted(records, key=variant_rank()):
         variants.setdefault(r["variant"], {})[_column(r, by_pair, by_layers)] = r
     header = ["model", "bound", *columns]
     table = []

@@ -14,15 +14,10 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-import counterexamples
 from dojo import tables
 from dojo.figures.style import CMAP, DOUBLE, SINGLE, figure, styled, text_colour
 
 __all__ = ["heatmap_figure", "check_records"]
-
-#: What a cell's text says for each flag of :func:`dojo.tables.flag`.
-FLAG_TEXT = {"exceeds": "!", "below": "~"}
-
 
 def check_records(records: Sequence[dict], what: str) -> str:
     """The one protocol of ``records``; a clear ValueError when there are none or several."""
@@ -37,14 +32,9 @@ def check_records(records: Sequence[dict], what: str) -> str:
 
 def _layout(rows: list[dict]) -> tuple[list[tuple[str, int]], list[str]]:
     """Columns (pair, depth) in library order and rows (variants) in zoo order."""
-    from dojo import models as zoo
-
-    library = {name: i for i, name in enumerate(counterexamples.names())}
-    columns = sorted({(r["pair"], r["layers"]) for r in rows},
-                     key=lambda c: (library.get(c[0], len(library)), c[0], c[1]))
-    order = {m: i for i, m in enumerate(zoo.names())}
-    variants = list(dict.fromkeys(r["variant"] for r in sorted(
-        rows, key=lambda r: (order.get(r["model"], len(order)), r["model"], sorted(r["options"].items())))))
+    pair = tables.pair_rank()
+    columns = sorted({(r["pair"], r["layers"]) for r in rows}, key=lambda c: (*pair(c[0]), c[1]))
+    variants = list(dict.fromkeys(r["variant"] for r in sorted(rows, key=tables.variant_rank())))
     return columns, variants
 
 
@@ -112,7 +102,7 @@ def heatmap_figure(records: Sequence[dict], *, title: str | None = None) -> Figu
             ink = text_colour(cmap(norm(values[i, j])))
             if r["theory_separates"]:
                 ax.add_patch(Rectangle((j - 0.38, i - 0.38), 0.76, 0.76, fill=False, edgecolor=ink, lw=0.9))
-            mark = "deg" if r.get("degenerate") else FLAG_TEXT.get(r["flag"], "")
+            mark = "deg" if r.get("degenerate") else tables.FLAGS.get(r["flag"], "")
             if mark:
                 ax.text(j, i, mark, ha="center", va="center", color=ink, fontsize=5.5 if mark == "deg" else 7.5,
                         fontweight="bold")

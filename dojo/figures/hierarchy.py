@@ -99,7 +99,6 @@ def placements(records: Sequence[dict] | None = None, models: Sequence[str] | No
     """
     from dojo import models as zoo
 
-    order = {m: i for i, m in enumerate(zoo.names())}
     if records is None:
         chosen = zoo.names() if models is None else list(models)
         for m in chosen:
@@ -109,7 +108,7 @@ def placements(records: Sequence[dict] | None = None, models: Sequence[str] | No
         raise ValueError("hierarchy_figure: no records. Fix: pass the `all` suite's records (runner.run(...) or "
                          "`dojo table all`), or records=None to draw the metadata only.")
     by_variant: dict[str, list[dict]] = {}
-    for r in sorted(records, key=lambda r: (order.get(r["model"], len(order)), r["model"], r["variant"])):
+    for r in sorted(records, key=tables.variant_rank()):
         by_variant.setdefault(r["variant"], []).append(r)
     out = []
     for variant, recs in by_variant.items():

@@ -17,12 +17,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, LogLocator, NullFormatter, NullLocator
 
-import counterexamples
 from dojo import tables
 from dojo.figures.heatmaps import check_records
 from dojo.figures.style import DOUBLE, HIGHLIGHT, SINGLE, figure, model_style, styled
 from dojo.protocols.separate import THRESHOLD
-from dojo.suites import KNOB_LABELS
+from dojo.suites import variant_label
 
 __all__ = ["AXES", "FLOOR", "margin_figure"]
 
@@ -35,9 +34,7 @@ FLOOR = 1e-4
 def _line_label(row: dict, axis: str) -> str:
     """The series a row belongs to: its model and its options, without the option on the horizontal axis."""
     skip = {"max_ell"} if axis == "tensor_order" else set()
-    text = lambda v: ",".join(map(str, v)) if isinstance(v, (list, tuple)) else v  # noqa: E731
-    return " ".join([row["model"], *(f"{KNOB_LABELS.get(k, k)}={text(v)}" for k, v in sorted(row["options"].items())
-                                     if k not in skip)])
+    return variant_label(row["model"], [(k, v) for k, v in sorted(row["options"].items()) if k not in skip])
 
 
 @styled
@@ -75,13 +72,8 @@ def margin_figure(records: Sequence[dict], axis: str = "layers") -> Figure:
         raise ValueError(f"margin_figure: {protocol} records have no margins. Fix: pass records of the separate "
                          "protocol (dojo table SUITE --protocol separate).")
     table = tables.rows(records)
-    library = {name: i for i, name in enumerate(counterexamples.names())}
-    pairs = sorted({r["pair"] for r in table}, key=lambda p: (library.get(p, len(library)), p))
-    from dojo import models as zoo
-
-    order = {m: i for i, m in enumerate(zoo.names())}
-    series = list(dict.fromkeys(_line_label(r, axis) for r in sorted(
-        table, key=lambda r: (order.get(r["model"], len(order)), r["model"], sorted(r["options"].items())))))
+    pairs = sorted({r["pair"] for r in table}, key=tables.pair_rank())
+    series = list(dict.fromkeys(_line_label(r, axis) for r in sorted(table, key=tables.variant_rank())))
     model_of = {_line_label(r, axis): r["model"] for r in table}
     models = list(dict.fromkeys(model_of.values()))
     # Series of one model (MACE at several correlations) share its colour and differ in their line style.
