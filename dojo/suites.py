@@ -93,10 +93,7 @@ def pair_of(name: str) -> Pair:
 @cache
 def _has_vectors(model: str) -> bool:
     """Whether the model has equivariant features (and so can take equivariant-task pairs)."""
-    spec = zoo.resolve(model)  # a zoo model is built narrow: whether it has vectors does not depend on width
-    net = zoo.build(spec, in_dim=1, out_dim=2, num_layers=1, hidden=4) if isinstance(spec, str) else \
-        spec(in_dim=1, out_dim=2, num_layers=1)
-    return net.vector_irreps is not None
+    return zoo.sample(zoo.resolve(model)).vector_irreps is not None
 
 
 def default_depth(pair: Pair) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from matplotlib.figure import Figure
 from matplotlib import patheffects
@@ -79,12 +78,11 @@ def _measure(records: Sequence[dict], group: str) -> tuple[str | None, str | Non
     return reach, bound, len(cells)
 
 
-@cache
 def _zoo_info(model: str) -> tuple[int, str, str | None]:
-    """``(tensor_order, group, bounded_by)`` of a zoo model at its defaults (built once per process)."""
+    """``(tensor_order, group, bounded_by)`` of a zoo model at its defaults."""
     from dojo import models
 
-    info = models.build(model, in_dim=1, out_dim=2, num_layers=1).info
+    info = models.sample(model).info
     return info.tensor_order, info.group, info.bounded_by
 
 

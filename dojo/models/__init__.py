@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
+from functools import cache
 
 from dojo.models.base import EmbeddingModel, GeometricModel, ModelInfo
 
-__all__ = ["EmbeddingModel", "GeometricModel", "ModelInfo", "UserModel", "build", "names", "register", "model_class", "wrap", "resolve"]
+__all__ = ["EmbeddingModel", "GeometricModel", "ModelInfo", "UserModel", "build", "names", "register", "model_class",
+           "sample", "wrap", "resolve"]
 
 _MODELS: dict[str, type[GeometricModel]] = {}
 
@@ -46,6 +49,15 @@ def build(name: str, **config: object) -> GeometricModel:
     if unknown:
         raise ValueError(f"{name}: unknown options {sorted(unknown)}. Fix: use some of {sorted(accepted)}.")
     return cls(**config)
+
+@cache
+def sample(spec: str | Callable[..., GeometricModel]) -> GeometricModel:
+    """A small one-layer instance of a model (a zoo key, or a class or factory from :func:`resolve`), built once
+    per process: for what does not depend on width or depth (``info``, ``vector_irreps``)."""
+    if isinstance(spec, str):
+        return build(spec, in_dim=1, out_dim=2, num_layers=1, hidden=4)
+    return spec(in_dim=1, out_dim=2, num_layers=1)
+
 
 from dojo.models import schnet  # noqa: E402,F401  (registers "schnet")
 from dojo.models import dimenet  # noqa: E402,F401  (registers "dimenet")
