@@ -86,9 +86,11 @@ def _random_edges(generator: torch.Generator, n: int) -> list[tuple[int, int]]:
     return sorted(edges)
 
 
-def degenerate_graph(generator: torch.Generator, kind: str):
+def symmetric_degenerate_graph(generator: torch.Generator, kind: str):
     """A random planar (z = 0; "planar-grid": on a jittered grid), collinear (on the x axis) or centrosymmetric
-    graph, in float32."""
+    graph, in float32. Unlike :func:`dojo.graphs.degenerate_graph` (random edges on degenerate positions), a
+    centrosymmetric graph here is symmetric as a graph too (edges and types kept by the inversion: the case in
+    which GVP-GNN's vector features cancel), and every graph is connected with no two points closer than 0.3."""
     while True:
         if kind == "centrosymmetric":
             half = int(torch.randint(1, 4, (1,), generator=generator))
@@ -123,8 +125,8 @@ def degenerate_graph(generator: torch.Generator, kind: str):
 @pytest.mark.parametrize("name", ["spherenet", "gvp"])
 def test_random_degenerate_graphs_embed_like_their_moved_copies_in_float32(name):
     generator = torch.Generator().manual_seed(12)
-    graphs = [degenerate_graph(generator, kind) for kind in ("planar", "planar-grid", "collinear", "centrosymmetric")
-              for _ in range(25)]
+    kinds = ("planar", "planar-grid", "collinear", "centrosymmetric")
+    graphs = [symmetric_degenerate_graph(generator, kind) for kind in kinds for _ in range(25)]
     copies = [random_copy(graph, generator) for graph in graphs]  # moved in float32, as a user would
     errors = relative_errors(build(name, 2, torch.float32), graphs, copies)
     assert errors.max() <= TOLERANCE[torch.float32], f"worst graph {int(errors.argmax())}: {errors.max():.3g}"
