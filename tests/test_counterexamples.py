@@ -137,12 +137,6 @@ def test_exact_graph_validation(args, match):
         ExactGraph(*args)
 
 
-def test_plot_writes_a_png(tmp_path):
-    path = tmp_path / "bodyorder-4.png"
-    counterexamples.load("bodyorder", body=4).plot(str(path))
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
-
-
 def test_dojo_list_shows_every_pair(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
