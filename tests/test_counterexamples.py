@@ -25,7 +25,7 @@ PAIRS = counterexamples.pairs()
 def test_every_family_is_registered_with_default_instances():
     assert counterexamples.families() == FAMILIES
     names = counterexamples.names()
-    assert len(names) == len(set(names)) and 15 <= len(names) <= 30
+    assert len(names) == len(set(names)) and 15 <= len(names) <= 40
     for fam in FAMILIES:
         assert counterexamples.pairs(fam) and all(p.family == fam for p in counterexamples.pairs(fam))
         assert any(n.startswith(fam + "-") for n in names)
