@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dojo.graphs import complete_edges, geometric_graph
-from dojo.gwl import colors, distinguish
+from dojo.gwl import PrecisionError, colors, distinguish
 from dojo.transforms import permute, random_rotation, rigid_motion
 
 TESTS = ("wl", "igwl-2", "igwl-3", "igwl-4", "igwl", "gwl")
@@ -42,9 +42,16 @@ def moved(graph, seed: int, proper: bool):
        group=st.sampled_from(["O(3)", "SO(3)"]))
 def test_rigid_motions_and_permutations_never_separate(graph, seed, test, group):
     copy = moved(graph, seed, proper=group == "SO(3)" or seed % 2 == 0)
-    verdict = distinguish(graph, copy, test=test, group=group)
+    try:
+        verdict = distinguish(graph, copy, test=test, group=group)
+        ours, theirs = colors(graph, test, group), colors(copy, test, group)
+    except PrecisionError:
+        # Float mode may refuse (a value gap within rounding noise of every tolerance tried: near-coincident
+        # points, found by hypothesis in a lone float32 copy); it must never answer wrongly. Rejecting the example
+        # keeps refusals rare: hypothesis fails its health check when it must reject many.
+        assume(False)
     assert not verdict.distinguished, verdict
-    assert Counter(colors(graph, test, group).tolist()) == Counter(colors(copy, test, group).tolist())
+    assert Counter(ours.tolist()) == Counter(theirs.tolist())
 
 
 @FAST
