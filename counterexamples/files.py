@@ -61,7 +61,8 @@ import sympy
 from counterexamples.expr import format_exact, parse_exact
 from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair, claims as claims_table, describe_claim
 
-__all__ = ["FORMAT", "VERSION", "MAX_FILE_BYTES", "MAX_NODES", "MAX_WORK", "save", "load_file", "to_dict", "from_dict", "pair_from_graphs"]
+__all__ = ["FORMAT", "VERSION", "MAX_FILE_BYTES", "MAX_NODES", "MAX_WORK", "save", "load_file", "to_dict", "from_dict",
+           "pair_from_graphs"]
 
 #: The value of a pair file's ``format`` field.
 FORMAT = "geometric-gnn-dojo-pair"

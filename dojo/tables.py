@@ -32,7 +32,8 @@ from dojo.formatting import csv_text, markdown
 from dojo.suites import pair_of
 
 __all__ = ["first_iteration", "orientation_order", "separates_within", "bound_at", "theory", "degenerate", "flag",
-           "place", "rows", "pair_rank", "variant_rank", "FLAGS", "to_markdown", "to_latex", "to_csv", "to_json", "FORMATS", "LEGEND"]
+           "place", "rows", "pair_rank", "variant_rank", "FLAGS", "to_markdown", "to_latex", "to_csv", "to_json",
+           "FORMATS", "LEGEND"]
 
 #: What a cell shows for each :func:`flag` (tables and heatmaps).
 FLAGS = {"exceeds": "!", "below": "~"}
