@@ -77,7 +77,8 @@ def test_a_worker_killed_mid_run_and_an_interrupted_run_lose_no_cell(cluster, tm
     deadline = time.time() + 120
     while (not log.exists() or not lines(log)) and time.time() < deadline:
         time.sleep(0.05)
-    pids = distributed.Client(cluster.scheduler_address).run(os.getpid)
+    with distributed.Client(cluster.scheduler_address) as client:  # closed: an open client outlives the cluster,
+        pids = client.run(os.getpid)                                 # retrying its connection from a thread
     os.kill(next(iter(pids.values())), signal.SIGKILL)  # its nanny starts a fresh worker
     thread.join(timeout=300)
     assert not thread.is_alive()
