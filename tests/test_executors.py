@@ -1,7 +1,8 @@
 """The tables' cells on a real Dask cluster (two worker processes on loopback), and the executor seam's guarantees.
 
 Through Dask, a suite gives byte-identical tables to a local run; a worker killed mid-run costs nothing but its
-cell (recomputed elsewhere) and an interrupted run resumes from the log; a cell that fails is retried once, then
+cell (recomputed elsewhere), an interrupted run resumes from the log, and a cluster gone mid-run stops the run with
+its finished cells logged, for a rerun elsewhere to complete; a cell that fails is retried once, then
 reported with its traceback while the rest go on; workers that run other versions, cannot import the model, or
 offer no GPU to a cell that asks for one are refused before any cell runs. Skipped only without the [dask] extra
 (the README's test command installs it).
@@ -91,6 +92,35 @@ def test_a_worker_killed_mid_run_and_an_interrupted_run_lose_no_cell(cluster, tm
     runner.run(cells(), "separate", log, settings=SETTINGS, executor=engine, progress=False)
     assert lines(log)[:4] == kept and len(lines(log)) == len(cells())  # only the missing cells were computed
     assert rendered(log) == local
+
+
+def test_a_cluster_gone_mid_run_stops_the_run_and_a_rerun_elsewhere_completes_it(cluster, tmp_path):
+    log = tmp_path / "log.jsonl"
+    doomed = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                      host="127.0.0.1")  # a free port: the module's cluster holds the default
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            runner.run(cells(), "separate", log, settings=SETTINGS, progress=False,
+                       executor=executors.Dask(doomed.scheduler_address))
+        except executors.ClusterError as err:
+            outcome["error"] = str(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.time() + 120
+    while (not log.exists() or not lines(log)) and time.time() < deadline:
+        time.sleep(0.05)
+    doomed.close()  # scheduler and worker gone, cells still pending
+    thread.join(timeout=120)
+    assert not thread.is_alive() and "went away" in outcome["error"] and "Fix: restart the cluster" in outcome["error"]
+    kept = len(lines(log))
+    assert 1 <= kept < len(cells())
+    runner.run(cells(), "separate", log, settings=SETTINGS, progress=False,
+               executor=executors.Dask(cluster.scheduler_address))
+    keys = [json.loads(line)["key"] for line in lines(log)]
+    assert len(keys) == len(set(keys)) == len(cells())
 
 
 def test_a_failing_cell_is_retried_once_then_reported_and_the_rest_go_on(cluster, tmp_path):
