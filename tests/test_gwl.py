@@ -9,7 +9,7 @@ import counterexamples
 from counterexamples import GROUPS, TESTS
 from dojo.cli import main
 from dojo.graphs import geometric_graph
-from dojo.gwl import colors, distinguish, orientation_order
+from dojo.gwl import color_history, colors, distinguish, orientation_order
 from dojo.transforms import random_copy
 
 NEVER = float("inf")
@@ -91,6 +91,15 @@ def test_colors_show_the_refinement():
     assert len(set(wl.tolist())) == 3  # WL sees only the path: ends, next-to-ends, middle
     assert len(set(colors(pair.exact_a, test="gwl", exact=True).tolist())) >= len(set(wl.tolist()))
     assert colors(pair.a, test="wl", iterations=0).tolist() == [0] * 6
+
+
+@pytest.mark.parametrize("test", ["igwl", "gwl"])
+def test_color_history_is_colors_at_every_iteration_in_exact_mode(test):
+    graph = counterexamples.load("kchains", k=4).exact_a
+    history = color_history(graph, test=test, exact=True)
+    assert len(history) >= 2 and len(set(history[-1].tolist())) == len(set(history[-2].tolist()))  # ran to stable
+    for t, colours in enumerate(history):
+        assert colours.tolist() == colors(graph, test=test, iterations=t, exact=True).tolist()
 
 
 def test_exact_and_float_agree_on_a_chiral_tetrahedral_cloud():

@@ -144,8 +144,9 @@ def color_history(
     tol: float | None = None,
 ) -> list[torch.Tensor]:
     """The colours of :func:`colors` at every iteration ``0..T`` of one run: ``T`` is ``iterations``, or earlier
-    the iteration at which the partition became stable (later ones repeat it). Entry ``t`` equals
-    ``colors(graph, ..., iterations=t)``.
+    the iteration at which the partition became stable (later ones repeat it). In exact mode entry ``t`` equals
+    ``colors(graph, ..., iterations=t, exact=True)``; in float mode every entry is decided at the one tolerance of
+    the whole run, which a shorter run may not need to raise.
 
     Examples
     --------
