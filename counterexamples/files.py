@@ -197,7 +197,8 @@ def pair_from_graphs(exact_a: ExactGraph, exact_b: ExactGraph, *, name: str, tas
 
     Claims come from the exact GWL tests (:func:`dojo.gwl.distinguish` with ``exact=True``); given claims must
     agree with them. ``congruent_under`` comes from :func:`counterexamples.certify.congruence`; an
-    equivariant-task pair's ``orientation_order`` from :func:`dojo.gwl.orientation_order`. Finally
+    equivariant-task pair's ``orientation_order`` from the exact moments at its centre
+    (:func:`counterexamples.certify.orientation_order`, where the certificate checks it). Finally
     :func:`counterexamples.certify.certify` must accept the pair.
 
     Raises
@@ -206,8 +207,9 @@ def pair_from_graphs(exact_a: ExactGraph, exact_b: ExactGraph, *, name: str, tas
         Prefixed by ``source`` (or the pair's name): for claims the computation contradicts, and for a pair that
         fails certification (each failing check is listed).
     """
-    from counterexamples.certify import certify, congruence
-    from dojo.gwl import distinguish, orientation_order as moments_order
+    from counterexamples.certify import certify, congruence, orientation_order as exact_order
+    from counterexamples.certify.moments import centre
+    from dojo.gwl import distinguish
 
     where = source or f"Pair {name}"
     for k, graph in enumerate((exact_a, exact_b)):
@@ -235,7 +237,7 @@ def pair_from_graphs(exact_a: ExactGraph, exact_b: ExactGraph, *, name: str, tas
         pair = replace(blank, claims=computed,
                        congruent_under=frozenset(congruent if congruent_under is None else congruent_under))
         if task == "equivariant" and orientation_order is None:
-            orientation_order = moments_order(pair)
+            orientation_order = exact_order(exact_a, exact_b, node=centre(exact_a))
         pair = replace(pair, orientation_order=orientation_order)
     except ValueError as err:
         raise ValueError(f"{where}: {err}") from None

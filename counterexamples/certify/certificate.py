@@ -15,7 +15,7 @@ from typing import Literal
 
 from counterexamples.certify.budget import BUDGET
 from counterexamples.certify.exact import exact_pair
-from counterexamples.certify.moments import orientation_order
+from counterexamples.certify.moments import centre, orientation_order
 from counterexamples.certify.refinement import Separation, separation
 from counterexamples.certify.rigid import Congruence, congruence
 from counterexamples.pair import GROUPS, TESTS, ExactGraph, Pair, describe_claim
@@ -158,11 +158,10 @@ def _equivariant_checks(pair: Pair) -> list[Check]:
     checks = [Check("b is a moved copy of a (an orientation to see)", _status(moved),
                     "typed positions differ" if moved else "typed positions are identical")]
     if pair.orientation_order is not None:
-        centre = max(range(ga.n), key=lambda i: len(ga.nbrs[i]))
-        order = orientation_order(pair.exact_a, pair.exact_b, node=centre,
-                                  max_degree=max(12, pair.orientation_order + 1))
+        node = centre(pair.exact_a)
+        order = orientation_order(pair.exact_a, pair.exact_b, node=node, max_degree=max(12, pair.orientation_order + 1))
         checks.append(Check(f"orientation order {pair.orientation_order}", _status(order == pair.orientation_order),
-                            f"moments of node {centre} first differ at degree {order}"))
+                            f"moments of node {node} first differ at degree {order}"))
     return checks
 
 

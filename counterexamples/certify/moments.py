@@ -3,6 +3,7 @@ spherical-harmonic moments that decide the tensor order at which a neighbourhood
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from counterexamples.certify.exact import Exact, as_exact, exact_pair
 from counterexamples.certify.rigid import apply
 from counterexamples.pair import ExactGraph
 
-__all__ = ["maps_onto", "is_symmetry", "orientation_order"]
+__all__ = ["maps_onto", "is_symmetry", "centre", "orientation_order"]
 
 
 def maps_onto(a: ExactGraph | Data, b: ExactGraph | Data, rotation: sympy.Matrix,
@@ -70,6 +71,13 @@ def is_symmetry(graph: ExactGraph | Data, rotation: sympy.Matrix) -> bool:
     """
     graph = as_exact(graph)
     return maps_onto(graph, graph, rotation) is not None
+
+
+def centre(graph: ExactGraph) -> int:
+    """The node whose neighbourhood's orientation an equivariant-task pair is about: the first of largest degree
+    (a star's centre). Both the orientation order a pair file leaves out and its certificate are taken there."""
+    degree = Counter(i for edge in graph.edges for i in edge)
+    return max(range(graph.num_nodes), key=lambda i: degree[i])
 
 
 def orientation_order(a: ExactGraph | Data, b: ExactGraph | Data, node: int = 0, max_degree: int = 12) -> int | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sympy
 from torch_geometric.data import Data
 
 from counterexamples.algebra import Field, Vector
-from counterexamples.certify.exact import check_group, exact_pair, gram
+from counterexamples.certify.exact import as_exact, check_group, exact_pair, gram
 from counterexamples.certify.matching import match
 from counterexamples.pair import ExactGraph
 
@@ -24,8 +25,8 @@ class Congruence:
     at ``rotation @ a_i + translation`` (exact sympy matrices); ``proper`` when ``det(rotation) = +1``."""
 
     permutation: tuple[int, ...]
-    rotation: sympy.Matrix
-    translation: sympy.Matrix
+    rotation: sympy.ImmutableMatrix
+    translation: sympy.ImmutableMatrix
     proper: bool
 
 
@@ -55,6 +56,13 @@ def congruence(a: ExactGraph | Data, b: ExactGraph | Data, group: str = "O(3)") 
     >>> congruence(pair.exact_a, pair.exact_b, "O(3)").proper, congruence(pair.exact_a, pair.exact_b, "SO(3)")
     (False, None)
     """
+    return _congruence(as_exact(a), as_exact(b), group)
+
+
+@lru_cache(maxsize=128)
+def _congruence(a: ExactGraph, b: ExactGraph, group: str) -> Congruence | None:
+    """:func:`congruence`, once per pair of graph objects and group: a pair built from a file or by a builder asks
+    it when its congruences are computed and again when they are certified."""
     so3 = check_group(group)
     ga, gb = exact_pair(a, b)
     if ga.n != gb.n or len(ga.edges) != len(gb.edges):
@@ -73,8 +81,8 @@ def congruence(a: ExactGraph | Data, b: ExactGraph | Data, group: str = "O(3)") 
     translation = field.sub(cb, apply(rotation, ca))
     return Congruence(
         permutation=tuple(mapping[i] for i in range(ga.n)),
-        rotation=sympy.Matrix(3, 3, [field.sympy(x) for row in rotation for x in row]),
-        translation=sympy.Matrix([field.sympy(x) for x in translation]),
+        rotation=sympy.ImmutableMatrix(3, 3, [field.sympy(x) for row in rotation for x in row]),
+        translation=sympy.ImmutableMatrix([field.sympy(x) for x in translation]),
         proper=_det3(field, rotation) == field.one,
     )
 
