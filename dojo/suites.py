@@ -83,10 +83,15 @@ def _family_pairs(family: str, suite_name: str) -> list[Pair]:
     return counterexamples.pairs(family)
 
 
-@cache
 def pair_of(name: str) -> Pair:
-    """The library pair called ``name``, or the pair in the pair file ``name`` (``PATH.json``), read and certified
-    once per process (cached: suites, the runner and the tables all look pairs up by name)."""
+    """The library pair called ``name`` (built once per process: suites, the runner and the tables all look pairs up
+    by name), or the pair in the pair file ``name`` (``PATH.json``) as its bytes are now: read at every call and
+    parsed and certified once per content (:mod:`counterexamples.files`), so an edited file is another pair."""
+    return counterexamples.load(name) if counterexamples.is_pair_file(name) else _library_pair(name)
+
+
+@cache
+def _library_pair(name: str) -> Pair:
     return counterexamples.load(name)
 
 

@@ -419,3 +419,14 @@ def test_the_plugin_marker_takes_a_pair_file_beside_the_test(pytester):
                                 "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*data/bad.json: graphs[[]0[]].coords[[]0[]][[]0[]]: unexpected character '_'*"])
+
+
+def test_an_edited_pair_file_is_looked_up_afresh(tmp_path):
+    # The suites, the runner and the tables look pairs up by name; a pair file's name is its path, and its cells'
+    # keys hash its bytes: the pair looked up must be the one those bytes hold, not the one first read.
+    from dojo.suites import pair_of
+
+    path = counterexamples.load("kchains-4").save(tmp_path / "mine.json")
+    assert pair_of(str(path)).name == "kchains-4"
+    counterexamples.load("bodyorder-2").save(path)
+    assert pair_of(str(path)).name == "bodyorder-2"
