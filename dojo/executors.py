@@ -29,6 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
+from types import TracebackType
 
 import torch
 
@@ -53,8 +54,10 @@ class Failed:
     traceback: str
 
     @classmethod
-    def of(cls, cell: Cell, err: BaseException) -> Failed:
-        return cls(cell, f"{type(err).__name__}: {err}", "".join(traceback.format_exception(err)))
+    def of(cls, cell: Cell, err: BaseException, tb: TracebackType | None = None) -> Failed:
+        """From the exception (and its traceback where it no longer carries one, as Dask returns them)."""
+        return cls(cell, f"{type(err).__name__}: {err}",
+                   "".join(traceback.format_exception(type(err), err, tb or err.__traceback__)))
 
 
 class ClusterError(RuntimeError):
@@ -74,7 +77,7 @@ class Executor(ABC):
 
     @abstractmethod
     def describe(self) -> str:
-        """Where the cells run, for the progress bar and errors."""
+        """Where the cells run, for error messages."""
 
 
 class Local(Executor):
@@ -254,30 +257,37 @@ class Dask(Executor):
         from distributed import as_completed
 
         client, cluster = self._connect()
-        futures: list = []
+        futures: dict = {}
         try:
             self._check(client, sorted({c.model for c in cells}))
             expected = versions()
             resources = {"GPU": self.gpus} if self.gpus else None
-            futures = [client.submit(_remote, task, cell, expected, key, pure=False, retries=1, resources=resources)
-                       for cell, key in zip(cells, keys)]
-            of = {future.key: cell for future, cell in zip(futures, cells)}
-            for future in as_completed(futures):
+            # Retried here, as Local retries, not by Dask (whose retries would rerun bad input too).
+            submit = lambda cell, key: client.submit(_remote, task, cell, expected, key, pure=False,  # noqa: E731
+                                                     resources=resources)
+            futures = {submit(cell, key): (cell, key, 1) for cell, key in zip(cells, keys)}
+            queue = as_completed(list(futures))
+            for future in queue:
+                cell, key, attempt = futures[future]
                 if future.status == "finished":
                     yield future.result()
                 elif future.status == "error":
                     err = future.exception()
                     if isinstance(err, (ClusterError, ValueError)):
                         raise err
-                    yield Failed(of[future.key], f"{type(err).__name__}: {err}",
-                                 "".join(traceback.format_exception(type(err), err, future.traceback())))
+                    if attempt == 1:
+                        retry = submit(cell, key)
+                        futures[retry] = (cell, key, 2)
+                        queue.add(retry)
+                    else:
+                        yield Failed.of(cell, err, future.traceback())
                 else:
                     raise ClusterError(f"{self.describe()} dropped the cells ({future.status}: the scheduler or "
                                        "every worker went away). Fix: restart the cluster and rerun: finished cells "
                                        "are in the log.")
         except BaseException:
             if futures:
-                client.cancel(futures, force=True)
+                client.cancel(list(futures), force=True)
             raise
         finally:
             client.close()

@@ -10,3 +10,11 @@ def failing(num_layers: int, marker: str):
     with Path(marker).open("a") as f:
         f.write(f"attempt at depth {num_layers}\n")
     raise RuntimeError("this model always fails")
+
+
+def refusing(num_layers: int, marker: str):
+    """A factory that records each attempt in ``marker`` and then refuses its input (a ValueError), as the dojo's
+    own checks do: bad input must stop a run, never be retried."""
+    with Path(marker).open("a") as f:
+        f.write(f"attempt at depth {num_layers}\n")
+    raise ValueError("this model refuses its input. Fix: none, it is a test.")

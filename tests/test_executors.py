@@ -140,6 +140,18 @@ def test_a_failing_cell_is_retried_once_then_reported_and_the_rest_go_on(cluster
         assert len(lines(log)) == len(good)  # the others finished and were logged
 
 
+def test_a_cell_refusing_its_input_is_never_retried(cluster, tmp_path):
+    marker = tmp_path / "attempts.txt"
+    refused = suites.select(suites.suite("kchains", ["tests.executor_models:refusing"]), layers=[2],
+                            options={"marker": str(marker)})[:1]
+    for engine in (executors.Dask(cluster.scheduler_address), executors.Local(1)):
+        marker.unlink(missing_ok=True)
+        with pytest.raises(ValueError, match="refuses its input"):
+            runner.run(refused, "separate", tmp_path / "log.jsonl", settings=SETTINGS, executor=engine,
+                       progress=False)
+        assert len(lines(marker)) == 1, engine.describe()
+
+
 def test_workers_that_differ_from_the_driver_are_refused_before_any_cell(cluster, tmp_path, monkeypatch):
     log = tmp_path / "log.jsonl"
     monkeypatch.setattr(dojo, "__version__", "0.0.0-driver")
