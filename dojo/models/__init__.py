@@ -50,13 +50,17 @@ def build(name: str, **config: object) -> GeometricModel:
         raise ValueError(f"{name}: unknown options {sorted(unknown)}. Fix: use some of {sorted(accepted)}.")
     return cls(**config)
 
-@cache
 def sample(spec: str | Callable[..., GeometricModel]) -> GeometricModel:
-    """A small one-layer instance of a model (a zoo key, or a class or factory from :func:`resolve`), built once
-    per process: for what does not depend on width or depth (``info``, ``vector_irreps``)."""
+    """A small one-layer instance of a model (a zoo key, built once per process; or a class or factory from
+    :func:`resolve`, built at each call): for what does not depend on width or depth (``info``, ``vector_irreps``)."""
     if isinstance(spec, str):
-        return build(spec, in_dim=1, out_dim=2, num_layers=1, hidden=4)
+        return _zoo_sample(spec)
     return spec(in_dim=1, out_dim=2, num_layers=1)
+
+
+@cache
+def _zoo_sample(key: str) -> GeometricModel:
+    return build(key, in_dim=1, out_dim=2, num_layers=1, hidden=4)
 
 
 from dojo.models import schnet  # noqa: E402,F401  (registers "schnet")
