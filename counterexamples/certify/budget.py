@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-#: Default work allowed to one exact refinement: roughly, tuples or tree nodes looked at (about a second or two).
+#: Default work allowed to one exact refinement: roughly, tuples or tree nodes looked at.
 BUDGET = 400_000
 
 

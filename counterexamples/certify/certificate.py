@@ -79,11 +79,6 @@ class Certificate:
         return "\n".join([f"certificate for {self.pair}: {head}", *(f"  {c}" for c in self.checks)])
 
 
-#: Tests that see at most three points at once (a node and two neighbours): three points lie in a plane, so their
-#: mirror image is a rotation of them, and these tests refine alike under O(3) and SO(3).
-MIRROR_BLIND = ("wl", "igwl-2", "igwl-3")
-
-
 def certify(pair: Pair, budget: int | None = BUDGET) -> Certificate:
     """Check every claim of ``pair`` exactly, without the GWL tests (``dojo.gwl``).
 
@@ -103,7 +98,6 @@ def certify(pair: Pair, budget: int | None = BUDGET) -> Certificate:
                          "Fix: build one with Pair(...) or load one with counterexamples.load(name).")
     a, b = pair.exact_a, pair.exact_b
     checks: list[Check] = []
-    refined: dict[tuple[str, int | None], Separation] = {}
     for group in GROUPS:
         motion = congruence(a, b, group)
         claimed = group in pair.congruent_under
@@ -111,27 +105,20 @@ def certify(pair: Pair, budget: int | None = BUDGET) -> Certificate:
                             _status((motion is not None) == claimed),
                             f"motion found: permutation {motion.permutation}, proper={motion.proper}" if motion
                             else "no permutation plus motion of the group maps a onto b"))
-        checks += [_claim_check(a, b, test, group, pair.claim(test, group), motion, budget, refined)
-                   for test in TESTS]
+        checks += [_claim_check(a, b, test, group, pair.claim(test, group), motion, budget) for test in TESTS]
     if pair.task == "equivariant":
         checks += _equivariant_checks(pair)
     return Certificate(pair.name, tuple(checks))
 
 
 def _claim_check(a: ExactGraph, b: ExactGraph, test: str, group: str, claim: int | None, motion: Congruence | None,
-                 budget: int | None, refined: dict[tuple[str, int | None], Separation]) -> Check:
-    """The check of one claim: by the congruence if there is one, else by exact refinement (``refined`` keeps the
-    refinements of the tests blind to mirror images, whose SO(3) run is their O(3) run)."""
+                 budget: int | None) -> Check:
+    """The check of one claim: by the congruence if there is one, else by exact refinement."""
     text = f"{test} under {group} {describe_claim(claim)}"
     if motion is not None:
         return Check(text, _status(claim is None),
                      f"a and b are congruent under {group}, so no test invariant under {group} separates them")
-    if test not in MIRROR_BLIND:
-        found = separation(a, b, test, group, max_iter=claim, budget=budget)
-    elif (test, claim) not in refined:
-        found = refined[test, claim] = separation(a, b, test, group, max_iter=claim, budget=budget)
-    else:
-        found = refined[test, claim]
+    found = separation(a, b, test, group, max_iter=claim, budget=budget)
     if found.exhausted:
         return Check(text, "unverified", f"size budget of {budget} units spent after iteration {found.checked}, "
                                          "not separated so far: pass a larger budget to decide")

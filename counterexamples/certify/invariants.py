@@ -25,7 +25,7 @@ from counterexamples.certify.exact import Exact, check_group, exact_pair
 from counterexamples.certify.matching import match
 from counterexamples.pair import ExactGraph
 
-__all__ = ["MAX_BODY", "k_body_multisets", "neighbourhood_counts"]
+__all__ = ["k_body_multisets", "neighbourhood_counts"]
 
 #: Largest body order certified (the tests go up to IGWL_(5)).
 MAX_BODY = 5

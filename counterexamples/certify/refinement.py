@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch_geometric.data import Data
 
@@ -26,7 +26,11 @@ from counterexamples.certify.invariants import KBody, igwl_step, wl_step
 from counterexamples.certify.trees import Trees
 from counterexamples.pair import TESTS, ExactGraph
 
-__all__ = ["Separation", "separation", "wl_separation"]
+__all__ = ["Separation", "separation", "wl_separation", "MIRROR_BLIND"]
+
+#: Tests that see at most three points at once (a node and two neighbours): three points lie in a plane, so their
+#: mirror image is a rotation of them, and these tests refine alike under O(3) and SO(3) (one run serves both).
+MIRROR_BLIND = ("wl", "igwl-2", "igwl-3")
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,16 @@ def separation(a: ExactGraph | Data, b: ExactGraph | Data, test: str, group: str
     if max_iter is not None and (not isinstance(max_iter, int) or max_iter < 0):
         raise ValueError(f"separation: max_iter must be a non-negative integer or None, got {max_iter!r}. "
                          "Fix: pass e.g. max_iter=3, or None to refine until nothing can change.")
-    so3 = check_group(group)
+    so3 = check_group(group) and test not in MIRROR_BLIND
     graphs = exact_pair(a, b)
+    memo = ("separation", test, so3, max_iter, budget)  # certify asks under both groups
+    if memo not in graphs[0].memo:
+        graphs[0].memo[memo] = _refine(test, graphs, so3, max_iter, budget)
+    return replace(graphs[0].memo[memo], group=group)
+
+
+def _refine(test: str, graphs: Sequence[Exact], so3: bool, max_iter: int | None, budget: int | None) -> Separation:
+    group = "SO(3)" if so3 else "O(3)"
     spend = Budget(budget)
     step = None  # built on first use: building it (IGWL_(k)'s tuples) already counts against the budget
     colours = _relabel([list(g.types) for g in graphs])
@@ -105,10 +117,12 @@ def _stepper(test: str, graphs: Sequence[Exact], so3: bool, spend: Budget) -> Ca
 
 
 def wl_separation(a: ExactGraph | Data, b: ExactGraph | Data) -> int | None:
-    """The first iteration at which 1-WL colour refinement (node types, no geometry) separates the graphs.
+    """The first iteration at which 1-WL colour refinement (node types, no geometry) separates the graphs:
+    ``separation(a, b, "wl", budget=None).iteration``.
 
-    Written out rather than taken from networkx's ``weisfeiler_lehman_graph_hash`` because the certificate must be
-    exact: colours are indices into one table shared by both graphs, so there are no hash collisions. Returns 0
+    The WL step is written out rather than taken from networkx's ``weisfeiler_lehman_graph_hash`` because the
+    certificate must be exact: colours are indices into one table shared by both graphs, so there are no hash
+    collisions. Returns 0
     when the type multisets differ, ``None`` when the refinement stabilises unseparated.
     """
     return separation(a, b, "wl", budget=None).iteration

@@ -72,35 +72,35 @@ class Trees:
     def step(self, colours: Colours, t: int) -> tuple[list[list[Hashable]], tuple]:
         """Keys of iteration ``t`` (previous colour, class of the depth-t tree) and the signature (rank, |A|) of
         every node, which with the partition decides when nothing can change any more (module docstring)."""
-        reps: dict[Hashable, list[tuple[int, int, int]]] = {}
+        reps: dict[Hashable, list[tuple[int, int, int, int]]] = {}  # per shape: (graph, node, class, tree key)
         keys: list[list[Hashable]] = [[], []]
         signature: list[tuple[int, int]] = []
         classes: list[tuple[int, int]] = []  # per class: (rank, |A|) of its representative, shared by congruent trees
         for g, graph in enumerate(self.graphs):
             for u in range(graph.n):
                 candidates = reps.setdefault((colours[g][u], self._shape(g, u, t)), [])
-                cls = next((c for h, w, c in candidates if self.congruent(g, u, h, w, t)), None)
+                cls = next((c for h, w, c, key in candidates if self.congruent(g, u, h, w, t, key)), None)
                 if cls is None:
                     cls = len(classes)
-                    candidates.append((g, u, cls))
-                    classes.append((len(self.ball(g, u, t).basis), self.symmetries(g, u, t)))
+                    key = self._key(g, self.ball(g, u, t), None, t)
+                    candidates.append((g, u, cls, key))
+                    classes.append((len(self.ball(g, u, t).basis), self.symmetries(g, u, t, key)))
                 keys[g].append((colours[g][u], cls))
                 signature.append(classes[cls])
         return keys, tuple(signature)
 
     # -- comparing trees ---------------------------------------------------------------------------------------
 
-    def congruent(self, g: int, u: int, h: int, w: int, t: int) -> bool:
-        """Whether a map of the group takes node ``u``'s depth-t tree (graph ``g``) onto ``w``'s (graph ``h``)."""
-        target = self._key(h, self.ball(h, w, t), None, t)
+    def congruent(self, g: int, u: int, h: int, w: int, t: int, target: int) -> bool:
+        """Whether a map of the group takes node ``u``'s depth-t tree (graph ``g``) onto ``w``'s (graph ``h``), whose
+        key as placed is ``target``."""
         return next(self._maps(g, u, h, w, t, target), None) is not None
 
-    def symmetries(self, g: int, u: int, t: int) -> int:
-        """``|A_t(u)|``: the isometries of the span of ``u``'s tree that keep the tree (with the group's rule),
-        counted by the images of the basis as positions (coincident graph nodes give one map, not several)."""
+    def symmetries(self, g: int, u: int, t: int, key: int) -> int:
+        """``|A_t(u)|``: the isometries of the span of ``u``'s tree (key as placed: ``key``) that keep the tree (with
+        the group's rule), counted by the images of the basis as positions (coincident graph nodes give one map)."""
         ball = self.ball(g, u, t)
-        target = self._key(g, ball, None, t)
-        return len({tuple(self._vector(ball.rel[x]) for x in images) for images in self._maps(g, u, g, u, t, target)})
+        return len({tuple(self._vector(ball.rel[x]) for x in images) for images in self._maps(g, u, g, u, t, key)})
 
     def _maps(self, g: int, u: int, h: int, w: int, t: int, target: int) -> Iterator[tuple[int, ...]]:
         """The basis images that map ``u``'s tree onto the tree whose key is ``target`` (rooted at ``w`` of ``h``)."""
