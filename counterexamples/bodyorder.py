@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy
 
-from counterexamples.pair import ExactGraph, Pair, TESTS, claims
+from counterexamples.pair import ExactGraph, Pair, TESTS, claims, star
 from counterexamples.registry import family
 
 __all__ = ["bodyorder"]
@@ -12,24 +12,19 @@ __all__ = ["bodyorder"]
 _EIGHTH = [sympy.pi * k / 4 for k in range(8)]
 
 
-def _star(leaves: list[list[sympy.Expr]]) -> ExactGraph:
-    """A centre at the origin (node 0) joined to every leaf; one node type."""
-    return ExactGraph([[0, 0, 0], *leaves], [(0, k) for k in range(1, len(leaves) + 1)], [0] * (len(leaves) + 1))
-
-
 def _two_body() -> tuple[ExactGraph, ExactGraph]:
-    return _star([[5, 0, 0], [3, 0, 4]]), _star([[5, 0, 0], [-5, 0, 0]])
+    return star([[5, 0, 0], [3, 0, 4]]), star([[5, 0, 0], [-5, 0, 0]])
 
 
 def _three_body() -> tuple[ExactGraph, ExactGraph]:
     common = [[5, 0, 5], [5, 5, 5], [-5, -5, 5]]
-    return _star(common + [[0, 5, 5]]), _star(common + [[0, -5, 5]])
+    return star(common + [[0, 5, 5]]), star(common + [[0, -5, 5]])
 
 
 def _four_body() -> tuple[ExactGraph, ExactGraph]:
     upper = [[sympy.cos(_EIGHTH[k]), 1, sympy.sin(_EIGHTH[k])] for k in (0, 1, 2, 5)]
     lower = [[sympy.cos(_EIGHTH[k]), -1, sympy.sin(_EIGHTH[k])] for k in (0, 1, 3, 4)]
-    return _star(upper + lower + [[0, 2, 0]]), _star(upper + lower + [[0, -2, 0]])
+    return star(upper + lower + [[0, 2, 0]]), star(upper + lower + [[0, -2, 0]])
 
 
 _PAIRS = {

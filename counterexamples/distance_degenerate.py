@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy
 
-from counterexamples.pair import ExactGraph, Pair, TESTS, claims
+from counterexamples.pair import Pair, TESTS, claims, complete
 from counterexamples.platonic import INV_PHI, PHI
 from counterexamples.registry import family
 
@@ -49,11 +49,6 @@ VARIANTS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _complete(points: list[list[sympy.Expr]]) -> ExactGraph:
-    n = len(points)
-    return ExactGraph(points, [(i, j) for i in range(n) for j in range(i + 1, n)], [0] * n)
-
-
 @family("distance_degenerate", defaults=[{"variant": v} for v in ("dodecahedron6", "icosahedron6",
                                                                     "cube_octahedron6")])
 def distance_degenerate(variant: str = "dodecahedron6") -> Pair:
@@ -94,8 +89,8 @@ def distance_degenerate(variant: str = "dodecahedron6") -> Pair:
         raise ValueError(f"distance_degenerate: unknown variant {variant!r}. Fix: one of {sorted(VARIANTS)}.")
     source, policy_a, policy_b = VARIANTS[variant]
     points = SOURCES[source]
-    a = _complete([p for p, bit in zip(points, policy_a) if bit == "1"])
-    b = _complete([p for p, bit in zip(points, policy_b) if bit == "1"])
+    a = complete([p for p, bit in zip(points, policy_a) if bit == "1"])
+    b = complete([p for p, bit in zip(points, policy_b) if bit == "1"])
     return Pair(
         name=f"distance_degenerate-{variant}",
         family="distance_degenerate",

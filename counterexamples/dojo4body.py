@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import sympy
 
-from counterexamples.pair import ExactGraph, Pair, TESTS, claims
+from counterexamples.pair import ExactGraph, Pair, TESTS, claims, star
 from counterexamples.registry import family
 
 __all__ = ["dojo4body"]
-
-
-def _star(leaves: list[list[sympy.Expr]]) -> ExactGraph:
-    return ExactGraph([[0, 0, 0], *leaves], [(0, k) for k in range(1, len(leaves) + 1)], [0] * (len(leaves) + 1))
 
 
 def _rotation_y(angle: sympy.Expr) -> sympy.Matrix:
@@ -27,7 +23,7 @@ def _graphs(variant: str) -> tuple[ExactGraph, ExactGraph]:
         turn = _rotation_y(sympy.pi / 5)
         lower = [list(turn * sympy.Matrix([x, -2, z])) for x, _, z in upper]
         common = upper + lower
-    return _star(common + [[0, 5, 0]]), _star(common + [[0, -5, 0]])
+    return star(common + [[0, 5, 0]]), star(common + [[0, -5, 0]])
 
 
 @family("dojo4body", defaults=[{"variant": v} for v in ("chiral", "nonchiral")])

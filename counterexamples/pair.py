@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +15,7 @@ from torch_geometric.data import Data
 
 from dojo.graphs import geometric_graph
 
-__all__ = ["TESTS", "GROUPS", "ExactGraph", "Pair", "claims", "describe_claim"]
+__all__ = ["TESTS", "GROUPS", "ExactGraph", "Pair", "claims", "describe_claim", "star", "complete"]
 
 #: The tests of the geometric Weisfeiler-Leman family, weakest first (each refines the one before it).
 TESTS: tuple[str, ...] = ("wl", "igwl-2", "igwl-3", "igwl-4", "igwl-5", "igwl", "gwl")
@@ -230,3 +230,13 @@ class Pair:
 
         return save(self, path)
 
+
+def star(leaves: Sequence[Sequence[object]]) -> ExactGraph:
+    """A centre at the origin (node 0) joined to every leaf (nodes 1..n, in order); one node type."""
+    return ExactGraph([[0, 0, 0], *leaves], [(0, k) for k in range(1, len(leaves) + 1)], [0] * (len(leaves) + 1))
+
+
+def complete(points: Sequence[Sequence[object]]) -> ExactGraph:
+    """Every two of ``points`` joined; one node type."""
+    n = len(points)
+    return ExactGraph(points, [(i, j) for i in range(n) for j in range(i + 1, n)], [0] * n)

@@ -7,7 +7,7 @@ from itertools import product
 import sympy
 
 from counterexamples.controls import quaternion_rotation
-from counterexamples.pair import ExactGraph, Pair, TESTS, claims
+from counterexamples.pair import Pair, TESTS, claims, star
 from counterexamples.registry import family
 
 __all__ = ["platonic", "solid_vertices", "TURN", "ORDERS"]
@@ -89,13 +89,8 @@ def platonic(solid: str = "tetrahedron") -> Pair:
     >>> pair.task, pair.orientation_order, pair.exact_a.num_nodes, pair.claim("gwl", "SO(3)")
     ('equivariant', 4, 9, None)
     """
-    if solid not in ORDERS:
-        raise ValueError(f"platonic: unknown solid {solid!r}. Fix: one of {sorted(ORDERS)}.")
-    vertices = sympy.Matrix(solid_vertices(solid))
+    vertices = sympy.Matrix(solid_vertices(solid))  # raises ValueError for an unknown solid
     turned = (TURN * vertices.T).T.applyfunc(sympy.expand)
-    centre = sympy.zeros(1, 3)
-    edges = [(0, k) for k in range(1, vertices.rows + 1)]
-    types = [0] * (vertices.rows + 1)
     return Pair(
         name=f"platonic-{solid}",
         family="platonic",
@@ -105,8 +100,8 @@ def platonic(solid: str = "tetrahedron") -> Pair:
         reference="Cen et al., HEGNN, NeurIPS 2024, arXiv 2410.11443 (regular polyhedra); textbook "
                   "coordinates; orders computed and certified exactly in counterexamples/platonic.py",
         task="equivariant",
-        exact_a=ExactGraph(centre.col_join(vertices), edges, types),
-        exact_b=ExactGraph(centre.col_join(turned), edges, types),
+        exact_a=star(vertices.tolist()),
+        exact_b=star(turned.tolist()),
         claims=claims({t: None for t in TESTS}),
         congruent_under=frozenset({"O(3)", "SO(3)"}),
         orientation_order=ORDERS[solid],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sympy
 
-from counterexamples.pair import ExactGraph, Pair, TESTS, claims
+from counterexamples.pair import ExactGraph, Pair, TESTS, claims, complete
 from counterexamples.registry import family
 
 __all__ = ["sverdlov_dym", "SCALE", "VARIANTS", "POWERS", "CHAIN", "DRAWS", "ANGLE", "SIN_82"]
@@ -59,7 +59,7 @@ def _cloud(flip: bool) -> ExactGraph:
     second = [r(33, 5) * sympy.cos(angle), r(33, 5) * sympy.sin(angle), 0]   # 6.6 (cos, sin)(2 pi/5), 0
     third = [-r(33, 10), 0, r(22, 5)]                               # 3.3 (cos, sin)(pi), 4.4
     points = [[SCALE * x for x in q] for p in (first, second, third) for q in (p, [-x for x in p])]
-    return ExactGraph(points, [(i, j) for i in range(6) for j in range(i + 1, 6)], [0] * 6)
+    return complete(points)
 
 
 def _sparse(variant: str, power: int) -> tuple[ExactGraph, ExactGraph]:
