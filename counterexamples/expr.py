@@ -33,13 +33,14 @@ import re
 
 import sympy
 
-__all__ = ["parse_exact", "format_exact", "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_BITS", "MAX_ROOT_BITS"]
+__all__ = ["parse_exact", "format_exact", "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_BITS", "MAX_ROOT_BITS",
+           "MAX_DECIMAL"]
 
 #: Longest accepted text, in characters.
 MAX_LENGTH = 2000
 #: Deepest nesting of parentheses, functions, signs and powers.
 MAX_DEPTH = 40
-#: Largest numerator and denominator of an exponent (and of a power of ten in a decimal's ``e`` part: 400).
+#: Largest numerator and denominator of an exponent.
 MAX_EXPONENT = 100
 #: Largest total bit size of the numbers inside any intermediate value.
 MAX_BITS = 4096
@@ -215,7 +216,7 @@ def _number(token: str, at: int) -> sympy.Rational:
     whole, _, fraction = mantissa.partition(".")
     if len(whole) + len(fraction) > MAX_DECIMAL or len(exponent) > 6 or abs(int(exponent or 0)) > MAX_DECIMAL:
         raise ValueError(f"number at position {at} is too long or its exponent too large (limit {MAX_DECIMAL} "
-                         "digits and e±400)")
+                         f"digits and e±{MAX_DECIMAL})")
     scale = int(exponent or 0) - len(fraction)
     digits = int(whole + fraction)
     return sympy.Integer(digits * 10 ** scale) if scale >= 0 else sympy.Rational(digits, 10 ** -scale)

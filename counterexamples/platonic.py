@@ -80,8 +80,8 @@ def platonic(solid: str = "tetrahedron") -> Pair:
     -----
     The default instances are the tetrahedron and the octahedron. The cube, icosahedron and dodecahedron load by
     name (``platonic-cube``) and are certified in the tests, but stay outside the defaults: GWL's canonical forms
-    try every frame of a large symmetry group, 0.6 s (cube) to several seconds (icosahedron, dodecahedron) per pair
-    in float mode, beyond the library's budget (every test on every default pair in under 2 s).
+    try every frame of a large symmetry group, which in float mode costs each of these pairs a large share of the
+    library's budget (every test on every default pair in under 2 s).
 
     Examples
     --------

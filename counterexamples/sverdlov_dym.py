@@ -46,7 +46,7 @@ _C82 = sympy.cos(41 * sympy.pi / 90)   # cos 82 degrees; cos 262 = -cos 82 and s
 #: ``sin 82°`` as a polynomial in ``cos 82°``, exactly: ``sin 82° = cos 8° = cos(44 * 82°) = T_44(cos 82°)`` (44 * 82
 #: = 3608 = 10 * 360 + 8), reduced modulo the minimal polynomial of ``cos 82°`` (degree 24). Written with ``sin``,
 #: the coordinates would carry two trigonometric atoms, and sympy's primitive element of ``Q(cos 82°, sin 82°)``
-#: (a field of degree 24 that ``cos 82°`` alone generates) takes minutes; with one atom exact runs take a second.
+#: (a field of degree 24 that ``cos 82°`` alone generates) is slow to find; with one atom the field is ``Q(cos 82°)``.
 SIN_82 = sum(c * _C82 ** e for c, e in ((-32768, 16), (139264, 14), (-241664, 12), (219648, 10), (-111360, 8),
                                         (30912, 6), (-4256, 4), (226, 2), (-2, 0)))
 
@@ -144,11 +144,10 @@ def sverdlov_dym(variant: str = "hard", power: int = 1) -> Pair:
     :data:`ANGLE` = 262 degrees in the plane; for B, ``s (x + 1, y - 0.3, 0)`` (the last edge mirrored in the line
     through node 12 parallel to the x-axis). Edges: the path ``0 - 1 - ... - 13``, plus, at power p, every pair of
     nodes at most p apart on it; one node type. Two quirks of their code, kept: for B, ``x`` and ``y`` (already
-    scaled) are scaled by 1/2 again in nodes 12 and 13, so node 12 lies 2.13 from node 11 (pair B's longest edge at
-    every power; pair A's longest is 1.22, 1.94, 2.50 at powers 1, 2, 3: all within the zoo's cutoffs, no scaling);
-    and their chain is a float32 cumulative sum, which differs from the exact sums here by float32 rounding, as do
-    their float32 0.3, 0.4 and cos/sin of 262 degrees: their positions are within 1.8e-6 of these (A, coordinates
-    up to 9) and 1.3e-7 (B). Here everything is exact: rationals, and
+    scaled) are scaled by 1/2 again in nodes 12 and 13, so node 12 lies far from node 11 (every edge of both pairs
+    at every power is shorter than 2.6, within the zoo's cutoffs: no scaling; tested); and their chain is a
+    float32 cumulative sum, which differs from the exact sums here by float32 rounding (under 1e-5 on the chain,
+    tested), as do their float32 0.3, 0.4 and cos/sin of 262 degrees. Here everything is exact: rationals, and
     ``cos 262° = -cos 82°``, ``sin 262° = -sin 82°`` with ``sin 82°`` the polynomial :data:`SIN_82` in ``cos 82°``.
     Claims (the same for A and B, and under O(3) and SO(3): the graphs are planar, so a reflection acts on them as
     a rotation by pi about an in-plane axis and SO(3) sees no more than O(3)):
