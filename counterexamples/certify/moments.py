@@ -12,7 +12,7 @@ from torch_geometric.data import Data
 
 from counterexamples.algebra import Field
 from counterexamples.certify.exact import Exact, as_exact, exact_pair
-from counterexamples.certify.rigid import apply
+from counterexamples.certify.rigid import apply, is_orthogonal
 from counterexamples.pair import ExactGraph
 
 __all__ = ["maps_onto", "is_symmetry", "centre", "orientation_order"]
@@ -42,9 +42,7 @@ def maps_onto(a: ExactGraph | Data, b: ExactGraph | Data, rotation: sympy.Matrix
                          "Fix: pass a 3x3 sympy Matrix and a column of three numbers.")
     field = Field(a, b, extra=[*rotation, *shift])
     rot = [[field.element(rotation[r, c]) for c in range(3)] for r in range(3)]
-    cols = [tuple(rot[r][c] for r in range(3)) for c in range(3)]
-    if not all(field.dot(cols[p], cols[q]) == (field.one if p == q else field.zero)
-               for p in range(3) for q in range(3)):
+    if not is_orthogonal(field, rot):
         raise ValueError("maps_onto: the matrix is not orthogonal. Fix: pass an exact rotation or reflection.")
     offset = tuple(field.element(x) for x in shift)
     where = {(t, p): i for i, (t, p) in enumerate(zip(b.types, field.points(b)))}

@@ -146,11 +146,14 @@ def _matmul(field: Field, x: Matrix3, y: Matrix3) -> Matrix3:
     return [[sum((x[r][k] * y[k][c] for k in range(3)), field.zero) for c in range(3)] for r in range(3)]
 
 
+def is_orthogonal(field: Field, rot: Matrix3) -> bool:
+    """Whether the columns of ``rot`` (field elements, row-major) are orthonormal, exactly."""
+    cols = [tuple(rot[r][c] for r in range(3)) for c in range(3)]
+    return all(field.dot(cols[p], cols[q]) == (field.one if p == q else field.zero) for p in range(3) for q in range(3))
+
+
 def _verify_orthogonal(field: Field, rot: Matrix3, src: Sequence[Vector], dst: Sequence[Vector], proper: bool) -> None:
     """Exact check of the congruence certificate; failing it would be a bug in the search, not a property."""
-    cols = [tuple(rot[r][c] for r in range(3)) for c in range(3)]
-    orthogonal = all(field.dot(cols[p], cols[q]) == (field.one if p == q else field.zero)
-                     for p in range(3) for q in range(3))
     maps = all(apply(rot, u) == v for u, v in zip(src, dst))
-    if not (orthogonal and maps and (not proper or _det3(field, rot) == field.one)):
+    if not (is_orthogonal(field, rot) and maps and (not proper or _det3(field, rot) == field.one)):
         raise RuntimeError("congruence: the solved map failed exact verification (internal error).")
