@@ -356,10 +356,11 @@ def _confirm(hunt: _Hunt, first: _Candidate, other: _Candidate) -> None:
     strong = distinguish(a, b, test=report.stronger, group=report.group, exact=True).iteration
     if weak is not None or strong is None:
         return
-    if match(a, b, hunt.earlier, report.group) is not None:
+    candidate = Known(f"search-{report.kind}-{report.weaker}-{report.stronger}-{report.found + 1}", a, b)
+    if match(candidate, hunt.earlier, report.group) is not None:
         report.duplicates += 1
         return
-    name = f"search-{report.kind}-{report.weaker}-{report.stronger}-{report.found + 1}"
+    name = candidate.name
     vertices = f"vertices {list(first.subset)} and {list(other.subset)}"
     shape = {"complete": "complete graphs on", "star": "stars from the origin to",
              "radius": "nearest-neighbour graphs on"}[report.kind]
@@ -383,6 +384,6 @@ def _confirm(hunt: _Hunt, first: _Candidate, other: _Candidate) -> None:
             path = pair.save(hunt.folder / f"{name}.json")
         except ValueError as err:  # a coordinate the pair-file grammar cannot write (a point set of your own)
             problem = f"not written: {err}"
-    hunt.earlier.append(Known(name, a, b))
+    hunt.earlier.append(candidate)
     report.results.append(Found(name, points.name, first.subset, other.subset, a, b, strong, pair, problem, path,
-                                match(a, b, hunt.library, report.group)))
+                                match(candidate, hunt.library, report.group)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 import sympy
@@ -14,30 +15,35 @@ __all__ = ["Known", "match"]
 
 
 class Known:
-    """A known pair (the library's, or one found earlier in the search) and its float shape, for :func:`match`."""
+    """A pair (the library's, one found earlier in the search, or a candidate) with its float shape and exact
+    diameter, each computed once, for :func:`match`."""
 
     def __init__(self, name: str, a: ExactGraph, b: ExactGraph) -> None:
         self.name, self.a, self.b, self.shape = name, a, b, _shape(a, b)
 
+    @cached_property
+    def diameter(self) -> sympy.Expr:
+        return _diameter(self.a, self.b)
 
-def match(a: ExactGraph, b: ExactGraph, known: Sequence[Known], group: str) -> str | None:
-    """The name of a known pair equal to ``(a, b)`` (either order) up to congruence under ``group`` and one
-    common scaling, or ``None``. Cheap float checks first (sizes, types, degrees, all squared distances relative to
-    the largest), then :func:`counterexamples.certify.congruence` on the scaled graphs, exactly."""
+
+def match(pair: Known, known: Sequence[Known], group: str) -> str | None:
+    """The name of a known pair equal to ``pair`` (either order) up to congruence under ``group`` and one common
+    scaling, or ``None``. Cheap float checks first (sizes, types, degrees, all squared distances relative to the
+    largest), then :func:`counterexamples.certify.congruence` on the scaled graphs, exactly."""
     from counterexamples.certify import congruence
 
-    mine = _shape(a, b)  # of both orders: the shape of (b, a) is this one reversed; the diameter is symmetric
-    orders = (((a, b), mine), ((b, a), mine[::-1]))
-    for pair in known:
-        p, q = pair.a, pair.b
+    # The shape of (b, a) is that of (a, b) reversed; the diameter is symmetric.
+    orders = (((pair.a, pair.b), pair.shape), ((pair.b, pair.a), pair.shape[::-1]))
+    for other in known:
+        p, q = other.a, other.b
         for (x, y), shape in orders:
-            if not _same_shape(shape, pair.shape):
+            if not _same_shape(shape, other.shape):
                 continue
-            factor = sympy.sqrt(sympy.radsimp(_diameter(p, q) / _diameter(x, y)))
+            factor = sympy.sqrt(sympy.radsimp(other.diameter / pair.diameter))
             if factor != 1:
                 x, y = (ExactGraph((g.coords * factor).applyfunc(sympy.radsimp), g.edges, g.types) for g in (x, y))
             if congruence(x, p, group) is not None and congruence(y, q, group) is not None:
-                return pair.name
+                return other.name
     return None
 
 
