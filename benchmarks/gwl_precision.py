@@ -28,15 +28,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=400, help="graphs per kind and dtype")
     args = parser.parse_args()
-    rows, start = [], time.perf_counter()
+    rows, sums, start = [], dict.fromkeys(OUTCOMES, 0), time.perf_counter()
     for dtype in (torch.float32, torch.float64):
         for kind in KINDS:
             outcomes = fuzz(dtype, kind, args.count)
             rows.append([str(dtype).removeprefix("torch."), kind, *(str(outcomes[o]) for o in OUTCOMES)])
+            sums = {o: sums[o] + outcomes[o] for o in OUTCOMES}
     print(markdown(["dtype", "kind", "right", "separated (wrong)", "PrecisionError", "refused: far from origin",
                     "lone colors refused"], rows))
-    total = sum(int(r[2]) + int(r[3]) + int(r[4]) + int(r[5]) for r in rows)
-    print(f"{total} runs in {time.perf_counter() - start:.0f} s")
+    total = sum(sums[o] for o in OUTCOMES[:4])
+    print(f"{total} runs in {time.perf_counter() - start:.0f} s: {sums['separated']} wrong, {sums['precision']} "
+          f"PrecisionErrors, {sums['far']} refused far from the origin, {sums['lone precision']} lone colors "
+          "refused")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Every float-mode decision (a rank, a tie, an equality) compares a quantity with 
 from both graphs at once; a decision within rounding noise of it is retried at another tolerance, and a run that
 cannot avoid one raises :class:`~dojo.gwl.PrecisionError`. The fuzz below moves degenerate graphs (planar,
 collinear, nearly collinear down to offsets at float64's tolerance, centrosymmetric, tiny, far from the origin) in
-float32 and float64: a few hundred runs by default, ~40,000 under ``-m slow``.
+float32 and float64: a few hundred runs by default, 42,000 under ``-m slow``.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def test_a_star_search_rediscovers_the_2_body_pair_and_writes_files_that_load_ba
 def test_a_complete_graph_search_rediscovers_li_et_als_distance_degenerate_pairs_and_a_new_one(tmp_path):
     report = search("igwl-2", "igwl-3", min_nodes=6, max_nodes=6, out=tmp_path, progress=False,
                     sources=["dodecahedron", "icosahedron", "cube_octahedron"])
-    assert report.found == report.certified == 4
+    assert report.found == report.certified == 4 and report.subsets == 42687   # as the README says
     assert {f.library for f in report.results} == {None, "distance_degenerate-dodecahedron6",
                                                    "distance_degenerate-icosahedron6",
                                                    "distance_degenerate-cube_octahedron6"}
