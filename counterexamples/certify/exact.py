@@ -103,12 +103,15 @@ class Exact:
         _, g = self.local(i)
         return colours[i], tuple(sorted((colours[j], g[x][x]) for x, j in enumerate(self.nbrs[i])))
 
-    def centred(self) -> list[Vector]:
-        """``n x_i - sum_j x_j``: positions about the centroid, scaled by ``n`` to stay free of fractions."""
+    @cached_property
+    def centred(self) -> tuple[list[Vector], list[list[int]]]:
+        """``n x_i - sum_j x_j`` (positions about the centroid, scaled by ``n`` to stay free of fractions) and their
+        interned Gram matrix, once per graph (congruence asks under each group)."""
         f = self.field
         total = tuple(sum((p[c] for p in self.points), f.zero) for c in range(3))
         n = f.element(self.n)
-        return [f.sub(f.scale(n, p), total) for p in self.points]
+        vecs = [f.sub(f.scale(n, p), total) for p in self.points]
+        return vecs, gram(f, vecs)
 
 
 def gram(field: Field, vecs: Sequence[Vector]) -> list[list[int]]:

@@ -12,7 +12,7 @@ import sympy
 from torch_geometric.data import Data
 
 from counterexamples.algebra import Field, Vector
-from counterexamples.certify.exact import as_exact, check_group, exact_pair, gram
+from counterexamples.certify.exact import as_exact, check_group, exact_pair
 from counterexamples.certify.matching import match
 from counterexamples.pair import ExactGraph
 
@@ -68,8 +68,8 @@ def _congruence(a: ExactGraph, b: ExactGraph, group: str) -> Congruence | None:
     if ga.n != gb.n or len(ga.edges) != len(gb.edges):
         return None
     field = ga.field
-    va, vb = ga.centred(), gb.centred()
-    mapping = match(field, va, ga.types, gram(field, va), vb, gb.types, gram(field, vb), so3, (ga.nx, gb.nx))
+    (va, gram_a), (vb, gram_b) = ga.centred, gb.centred
+    mapping = match(field, va, ga.types, gram_a, vb, gb.types, gram_b, so3, (ga.nx, gb.nx))
     if mapping is None:
         return None
     images = [vb[mapping[i]] for i in range(ga.n)]
