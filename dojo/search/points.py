@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
+from counterexamples.algebra import Field
 from counterexamples.distance_degenerate import SOURCES as _LI_SOURCES
 from counterexamples.platonic import solid_vertices
 
@@ -80,18 +81,21 @@ class PointSet:
         off = squared[:n, :n] + np.eye(n) * 2 * scale
         shortest = off.min()
         close = np.argwhere(np.triu(off <= shortest + TOL * scale))
-        exact_shortest = _exact_square(exact, *close[0])
+        field = Field(extra=[c for p in exact for c in p])  # float shortlist, decided exactly in the number field
+        exact_points = [tuple(field.element(c) for c in p) for p in exact]
+
+        def square(i: int, j: int):  # an exact squared distance, a field element (canonical: == decides)
+            offset = field.sub(exact_points[i], exact_points[j])
+            return field.dot(offset, offset)
+
+        exact_shortest = square(*close[0])
         nearest = np.zeros((n, n), dtype=bool)
-        for i, j in close:  # float shortlist, decided exactly
-            if sympy.simplify(_exact_square(exact, i, j) - exact_shortest) == 0:
+        for i, j in close:
+            if square(i, j) == exact_shortest:
                 nearest[i, j] = nearest[j, i] = True
         symmetries, proper = _symmetries(pos[:n], scale)
         tables = {"O(3)": _byte_tables(symmetries), "SO(3)": _byte_tables(symmetries[proper])}
         return cls(name, exact, pos, distance_class, nearest, tables)
-
-
-def _exact_square(points: list[list[sympy.Expr]], i: int, j: int) -> sympy.Expr:
-    return sympy.expand(sum((a - b) ** 2 for a, b in zip(points[i], points[j])))
 
 
 def _symmetries(pos: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
